@@ -1,0 +1,89 @@
+extension RaftNode {
+    /// Whether `ready()` would return anything.
+    public var hasReady: Bool {
+        if readyOutstanding { return false }
+        if !messages.isEmpty || !messagesAfterPersist.isEmpty || !readStates.isEmpty || !failedReads.isEmpty {
+            return true
+        }
+        if log.unstableSnapshot != nil || !log.unstableEntries.isEmpty || log.committed > log.applied { return true }
+        if HardState(term: term, vote: vote, commit: log.committed) != lastHandedHardState { return true }
+        if needsBroadcastAppend || !readsToForward.isEmpty { return true }
+        if state == .leader && !readsAwaitingRound.isEmpty { return true }
+        return Ready.RoleChange(role: role, leader: leader, term: term) != lastRoleChange
+    }
+
+    /// Collects what the caller must persist, send and apply. Only one `Ready` may be
+    /// outstanding: call `advance(_:)` before the next.
+    public mutating func ready() -> Ready {
+        precondition(!readyOutstanding, "ready() called before advance() of the previous Ready")
+        if state == .leader {
+            startReadRound()
+            if needsBroadcastAppend {
+                needsBroadcastAppend = false
+                broadcastAppend()
+            }
+        } else if !readsToForward.isEmpty {
+            if leader != .none {
+                send(Message(from: id, to: leader, term: term, kind: .readIndexRequest(readsToForward)))
+            } else {
+                failedReads.append(contentsOf: readsToForward)
+            }
+            readsToForward = []
+        }
+        var ready = Ready()
+        let hardState = HardState(term: term, vote: vote, commit: log.committed)
+        if hardState != lastHandedHardState {
+            ready.hardState = hardState
+            lastHandedHardState = hardState
+        }
+        ready.snapshot = log.unstableSnapshot
+        ready.entries = log.unstableEntries
+        if log.committed > log.applied {
+            ready.committedEntries = log.entries(
+                from: log.applied.next, through: log.committed, bytesMax: configuration.applyBytesMax) ?? []
+        }
+        ready.messages = messages
+        ready.messagesAfterPersist = messagesAfterPersist
+        ready.readStates = readStates
+        ready.failedReads = failedReads
+        messages = []
+        messagesAfterPersist = []
+        readStates = []
+        failedReads = []
+        let roleChange = Ready.RoleChange(role: role, leader: leader, term: term)
+        if roleChange != lastRoleChange {
+            ready.roleChange = roleChange
+            lastRoleChange = roleChange
+        }
+        readyOutstanding = true
+        return ready
+    }
+
+    /// The caller has persisted `ready`, sent its messages and applied its committed entries.
+    public mutating func advance(_ ready: Ready) {
+        precondition(readyOutstanding, "advance() without an outstanding Ready")
+        readyOutstanding = false
+        if let metadata = ready.snapshot {
+            log.markSnapshotStable(metadata)
+        }
+        if let last = ready.entries.last {
+            log.markStable(through: last.index, term: last.term)
+        }
+        if let hardState = ready.hardState {
+            persistedTerm = hardState.term
+        }
+        for entry in ready.committedEntries {
+            guard entry.index > log.applied else { continue }
+            if case .membershipChange(let change) = entry.payload {
+                applyMembershipChange(change, at: entry.index)
+            }
+            log.applied = entry.index
+        }
+        if state == .leader && maybeCommit() {
+            needsBroadcastAppend = true
+        }
+    }
+
+    /// Where the caller may take the next snapshot: everything applied is captured by it.
+    public mutating func compactionAllowed(through index: LogIndex) -> Bool { index <= log.applied }
+}

@@ -1,0 +1,234 @@
+extension RaftNode {
+    /// Feeds one message from another replica of this shard.
+    public mutating func step(_ message: Message) {
+        guard message.to == id, message.from != id, message.from != .none else { return }
+        // A removed replica is never admitted again: nothing it says counts.
+        if membership.removed.contains(message.from) { return }
+
+        if message.term > term {
+            switch message.kind {
+            case .voteRequest(let request):
+                // Leader lease (CheckQuorum): while a live leader is heard from, ignore vote
+                // requests, unless the leader itself asked for the transfer.
+                let inLease = configuration.checkQuorum && leader != .none
+                    && electionElapsedTicks < configuration.electionTimeoutTicks
+                if inLease && !request.isLeadershipTransfer { return }
+                if !request.isPreVote {
+                    becomeFollower(term: message.term, leader: .none)
+                }
+            case .voteResponse(let response) where response.isPreVote && response.granted:
+                // A granted pre-vote carries the term we would campaign in; keep ours.
+                break
+            case .append, .heartbeat, .installSnapshot:
+                becomeFollower(term: message.term, leader: message.from)
+            default:
+                becomeFollower(term: message.term, leader: .none)
+            }
+        } else if message.term < term {
+            switch message.kind {
+            case .append, .heartbeat, .installSnapshot:
+                // A stale leader (partitioned, then back). With PreVote or CheckQuorum it may
+                // never see our higher term otherwise; answer so that it steps down.
+                if configuration.checkQuorum || configuration.preVote {
+                    send(Message(from: id, to: message.from, term: term,
+                                 kind: .appendResponse(.init(index: .zero, rejected: true))))
+                }
+            case .voteRequest(let request) where request.isPreVote:
+                send(Message(from: id, to: message.from, term: term,
+                             kind: .voteResponse(.init(granted: false, isPreVote: true))))
+            default:
+                break
+            }
+            return
+        }
+
+        if case .voteRequest(let request) = message.kind {
+            handleVoteRequest(message, request)
+            return
+        }
+        switch state {
+        case .leader: stepLeader(message)
+        case .candidate, .preCandidate: stepCandidate(message)
+        case .follower: stepFollower(message)
+        }
+    }
+
+    mutating func handleVoteRequest(_ message: Message, _ request: MessageKind.VoteRequest) {
+        // Observers, and replicas removed or not yet members, never vote.
+        guard membership.isVoter(id), !membership.removed.contains(id) else { return }
+        let canVote = vote == message.from
+            || (vote == .none && leader == .none)
+            || (request.isPreVote && message.term > term)
+        if canVote && log.isUpToDate(lastIndex: request.lastIndex, lastTerm: request.lastTerm) {
+            send(Message(from: id, to: message.from, term: message.term,
+                         kind: .voteResponse(.init(granted: true, isPreVote: request.isPreVote))))
+            if !request.isPreVote {
+                electionElapsedTicks = 0
+                vote = message.from
+            }
+        } else {
+            send(Message(from: id, to: message.from, term: term,
+                         kind: .voteResponse(.init(granted: false, isPreVote: request.isPreVote))))
+        }
+    }
+
+    mutating func stepCandidate(_ message: Message) {
+        switch message.kind {
+        case .voteResponse(let response):
+            guard response.isPreVote == (state == .preCandidate), membership.isVoter(message.from) else { return }
+            if votes[message.from] == nil { votes[message.from] = response.granted }
+            switch tallyVotes() {
+            case .won:
+                if state == .preCandidate {
+                    campaign(preVote: false, leadershipTransfer: false)
+                } else {
+                    becomeLeader()
+                }
+            case .lost:
+                becomeFollower(term: term, leader: .none)
+            case .pending:
+                break
+            }
+        case .append(let append):
+            becomeFollower(term: message.term, leader: message.from)
+            handleAppend(from: message.from, append)
+        case .heartbeat(let heartbeat):
+            becomeFollower(term: message.term, leader: message.from)
+            handleHeartbeat(from: message.from, heartbeat)
+        case .installSnapshot(let metadata):
+            becomeFollower(term: message.term, leader: message.from)
+            handleSnapshot(from: message.from, metadata)
+        default:
+            break
+        }
+    }
+
+    mutating func stepFollower(_ message: Message) {
+        switch message.kind {
+        case .append(let append):
+            electionElapsedTicks = 0
+            leader = message.from
+            handleAppend(from: message.from, append)
+        case .heartbeat(let heartbeat):
+            electionElapsedTicks = 0
+            leader = message.from
+            handleHeartbeat(from: message.from, heartbeat)
+        case .installSnapshot(let metadata):
+            electionElapsedTicks = 0
+            leader = message.from
+            handleSnapshot(from: message.from, metadata)
+        case .timeoutNow:
+            // The leader hands over: campaign at once, skipping pre-vote (thesis 3.10).
+            if canCampaign {
+                campaign(preVote: false, leadershipTransfer: true)
+            }
+        case .readIndexResponse(let response):
+            readStates.append(ReadState(index: response.index, requests: response.requests))
+        default:
+            break
+        }
+    }
+
+    mutating func handleAppend(from sender: ReplicaID, _ append: MessageKind.Append) {
+        if append.previousIndex < log.committed {
+            send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: log.committed))))
+            return
+        }
+        if let lastNew = log.appendIfMatching(
+            previousIndex: append.previousIndex, previousTerm: append.previousTerm,
+            entries: append.entries, commit: append.commit) {
+            send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: lastNew))))
+        } else {
+            let hint = log.conflictHint(index: append.previousIndex, term: append.previousTerm)
+            send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(
+                index: append.previousIndex, rejected: true, hintIndex: hint.index, hintTerm: hint.term))))
+        }
+    }
+
+    mutating func handleHeartbeat(from sender: ReplicaID, _ heartbeat: MessageKind.Heartbeat) {
+        log.commit(to: min(heartbeat.commit, log.lastIndex))
+        send(Message(from: id, to: sender, term: term,
+                     kind: .heartbeatResponse(.init(readRound: heartbeat.readRound))))
+    }
+
+    mutating func handleSnapshot(from sender: ReplicaID, _ metadata: SnapshotMetadata) {
+        if metadata.index <= log.committed {
+            send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: log.committed))))
+            return
+        }
+        if log.matchTerm(metadata.index, metadata.term) {
+            // We already hold the snapshot's last entry: just learn that it is committed.
+            log.commit(to: metadata.index)
+        } else {
+            log.restore(metadata)
+            membership = metadata.membership
+        }
+        send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: metadata.index))))
+    }
+
+    mutating func stepLeader(_ message: Message) {
+        switch message.kind {
+        case .appendResponse(let response):
+            handleAppendResponse(from: message.from, response)
+        case .heartbeatResponse(let response):
+            guard progress[message.from] != nil else { return }
+            progress[message.from]!.recentlyActive = true
+            progress[message.from]!.probeSent = false
+            if progress[message.from]!.match < log.lastIndex {
+                sendAppend(to: message.from)
+            }
+            if response.readRound > 0 && membership.isVoter(message.from) {
+                acknowledgeReadRound(response.readRound, from: message.from)
+            }
+        case .readIndexRequest(let requests):
+            guard membership.isMember(message.from) else { return }
+            for request in requests {
+                enqueueLeaderRead(PendingRead(origin: message.from, request: request))
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func handleAppendResponse(from sender: ReplicaID, _ response: MessageKind.AppendResponse) {
+        guard var peer = progress[sender] else { return }
+        peer.recentlyActive = true
+        if response.rejected {
+            var probeFrom = response.hintIndex
+            if response.hintTerm > .zero {
+                probeFrom = log.conflictHint(index: response.hintIndex, term: response.hintTerm).index
+            }
+            if peer.backOff(rejected: response.index, probeFrom: probeFrom) {
+                if peer.state == .replicate { peer.becomeProbe() }
+                progress[sender] = peer
+                sendAppend(to: sender)
+            } else {
+                progress[sender] = peer
+            }
+            return
+        }
+        if peer.acknowledge(response.index) {
+            switch peer.state {
+            case .probe:
+                peer.becomeReplicate()
+            case .snapshot:
+                if peer.match >= peer.pendingSnapshotIndex {
+                    peer.becomeProbe()
+                    peer.becomeReplicate()
+                }
+            case .replicate:
+                peer.inflight.free(through: response.index)
+            }
+            progress[sender] = peer
+            if maybeCommit() {
+                needsBroadcastAppend = true
+            }
+            sendAppends(to: sender)
+            if transferTarget == sender && progress[sender]!.match == log.lastIndex {
+                send(Message(from: id, to: sender, term: term, kind: .timeoutNow))
+            }
+        } else {
+            progress[sender] = peer
+        }
+    }
+}

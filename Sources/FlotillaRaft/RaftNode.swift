@@ -1,0 +1,306 @@
+/// One replica's Raft state machine. Pure: no I/O, no clock, no global randomness. The caller
+/// feeds it ticks (`tick()`), messages (`step(_:)`), proposals and reads, takes a `Ready`
+/// describing what to persist, send and apply, and calls `advance(_:)` once that is done.
+///
+/// Deviations from the Raft paper and thesis, each deliberate:
+/// - Membership changes take effect when applied, not when appended (as in etcd); to stay safe
+///   only one change may be pending, a leader counts a change as pending until applied, and a
+///   replica with committed but unapplied changes does not campaign.
+/// - Observers (non-voting members) are an extension; they neither vote nor count.
+/// - Commit notifications to followers ride on the next append or heartbeat, and a heartbeat
+///   carries `min(follower match, commit)` so a follower never commits past what it holds.
+/// - Every append, heartbeat, snapshot offer and read confirmation from a leader leaves before
+///   the leader's own write is durable (thesis 10.2.1); a leader counts itself toward commit
+///   only for entries the caller reported durable.
+public struct RaftNode {
+    enum State { case follower, preCandidate, candidate, leader }
+
+    struct PendingRead {
+        var origin: ReplicaID
+        var request: ReadRequestID
+    }
+
+    struct ReadRound {
+        var number: UInt64
+        var index: LogIndex
+        var reads: [PendingRead]
+        var acknowledgements: Set<ReplicaID>
+    }
+
+    public let configuration: RaftConfiguration
+    var log: RaftLog
+    public internal(set) var term: Term
+    public internal(set) var vote: ReplicaID
+    /// The leader this replica currently follows, or `.none`.
+    public internal(set) var leader: ReplicaID = .none
+    var state: State = .follower
+    /// The membership in force: the latest applied (or snapshot-restored) configuration.
+    public internal(set) var membership: Membership
+    var progress: [ReplicaID: Progress] = [:]
+    var votes: [ReplicaID: Bool] = [:]
+    var electionElapsedTicks = 0
+    var heartbeatElapsedTicks = 0
+    var randomizedElectionTimeoutTicks = 0
+    var random: SeededRandom
+    /// The replica a leadership transfer is handing over to.
+    public internal(set) var transferTarget: ReplicaID = .none
+    /// The index of the latest membership change appended by this leader; a new change is
+    /// refused until it is applied.
+    var pendingMembershipIndex: LogIndex = .zero
+    var uncommittedProposals: [(index: LogIndex, bytes: Int)] = []
+    var uncommittedBytes = 0
+
+    var readsAwaitingCommit: [PendingRead] = []
+    var readsAwaitingRound: [PendingRead] = []
+    var readRounds: [ReadRound] = []
+    var readRoundCounter: UInt64 = 0
+    var readsToForward: [ReadRequestID] = []
+    var readStates: [ReadState] = []
+    var failedReads: [ReadRequestID] = []
+
+    var messages: [Message] = []
+    var messagesAfterPersist: [Message] = []
+    var needsBroadcastAppend = false
+
+    var lastHandedHardState: HardState
+    /// The term the caller has made durable; a leader's messages may leave before persistence
+    /// only when they carry a durable term.
+    var persistedTerm: Term
+    var lastRoleChange: Ready.RoleChange?
+    var readyOutstanding = false
+
+    /// Builds a replica from what its caller has durably stored: hard state, latest snapshot
+    /// and log. `appliedIndex` is how far the caller's state machine already is (the snapshot
+    /// index for an in-memory state machine rebuilt from its snapshot). Membership changes in
+    /// the log up to `appliedIndex` are replayed, so the replica starts in the role its own
+    /// data gives it: no flag at start-up decides whether it is a voter or an observer.
+    public init(configuration: RaftConfiguration, storage: any RaftLogReader, appliedIndex: LogIndex = .zero) {
+        self.configuration = configuration
+        random = SeededRandom(seed: configuration.randomSeed)
+        log = RaftLog(storage: storage, applied: appliedIndex)
+        let hardState = storage.hardState
+        term = hardState.term
+        vote = hardState.vote
+        lastHandedHardState = HardState(term: hardState.term, vote: hardState.vote, commit: log.committed)
+        persistedTerm = hardState.term
+        membership = storage.snapshot.membership
+        if log.applied > storage.snapshot.index {
+            let replay = storage.entries(from: storage.snapshot.index.next, through: log.applied, bytesMax: Int.max)
+            for entry in replay {
+                if case .membershipChange(let change) = entry.payload {
+                    membership.apply(change, at: entry.index)
+                }
+            }
+        }
+        resetElectionTimer()
+        lastRoleChange = Ready.RoleChange(role: role, leader: leader, term: term)
+    }
+
+    public var id: ReplicaID { configuration.replica }
+
+    public var role: RaftRole {
+        if membership.removed.contains(id) { return .removed }
+        switch state {
+        case .leader: return .leader
+        case .candidate: return .candidate
+        case .preCandidate: return .preCandidate
+        case .follower: return membership.isVoter(id) ? .follower : .observer
+        }
+    }
+
+    public var isLeader: Bool { state == .leader }
+    public var commitIndex: LogIndex { log.committed }
+    public var appliedIndex: LogIndex { log.applied }
+    public var lastIndex: LogIndex { log.lastIndex }
+    public var lastTerm: Term { log.lastTerm }
+    public var firstIndex: LogIndex { log.firstIndex }
+    public var snapshotIndex: LogIndex { log.snapshot.index }
+
+    /// The metadata of a snapshot of the state machine as applied now: the caller takes the
+    /// data at `appliedIndex` and records this alongside it.
+    public var snapshotMetadataAtApplied: SnapshotMetadata {
+        SnapshotMetadata(index: log.applied, term: log.term(at: log.applied) ?? .zero, membership: membership)
+    }
+
+    // MARK: - Ticks
+
+    /// Advances the logical clock by one tick.
+    public mutating func tick() {
+        if state == .leader {
+            tickLeader()
+        } else {
+            tickElection()
+        }
+    }
+
+    mutating func tickElection() {
+        electionElapsedTicks += 1
+        if electionElapsedTicks >= randomizedElectionTimeoutTicks && canCampaign {
+            campaign(preVote: configuration.preVote, leadershipTransfer: false)
+        }
+    }
+
+    mutating func tickLeader() {
+        heartbeatElapsedTicks += 1
+        electionElapsedTicks += 1
+        if electionElapsedTicks >= configuration.electionTimeoutTicks {
+            electionElapsedTicks = 0
+            let quorumActive = closeActivityWindow()
+            if configuration.checkQuorum && !quorumActive {
+                becomeFollower(term: term, leader: .none)
+                return
+            }
+            // A transfer that has not finished within an election timeout is abandoned.
+            transferTarget = .none
+        }
+        if heartbeatElapsedTicks >= configuration.heartbeatIntervalTicks {
+            heartbeatElapsedTicks = 0
+            broadcastHeartbeat(readRound: readRounds.last?.number ?? 0)
+        }
+    }
+
+    /// Ends a CheckQuorum window: whether a quorum of voters was heard from in it.
+    mutating func closeActivityWindow() -> Bool {
+        var active = 0
+        for voter in membership.voters {
+            if voter == id {
+                active += 1
+            } else if progress[voter]?.recentlyActive == true {
+                active += 1
+            }
+        }
+        for replica in progress.keys.sorted() {
+            progress[replica]!.activeInPreviousWindow = progress[replica]!.recentlyActive
+            progress[replica]!.recentlyActive = false
+        }
+        return active >= membership.quorum
+    }
+
+    mutating func resetElectionTimer() {
+        electionElapsedTicks = 0
+        let timeout = max(configuration.electionTimeoutTicks, 1)
+        randomizedElectionTimeoutTicks = timeout + Int(random.next() % UInt64(timeout))
+    }
+
+    // MARK: - Role changes
+
+    /// A replica may campaign when it is a voter, not removed, and has no committed membership
+    /// change left to apply (it could otherwise campaign under a configuration that is gone).
+    var canCampaign: Bool {
+        guard membership.isVoter(id), !membership.removed.contains(id) else { return false }
+        if log.committed > log.applied {
+            let pending = log.entries(from: log.applied.next, through: log.committed, bytesMax: Int.max) ?? []
+            for entry in pending {
+                if case .membershipChange = entry.payload { return false }
+            }
+        }
+        return true
+    }
+
+    mutating func becomeFollower(term newTerm: Term, leader newLeader: ReplicaID) {
+        let wasLeader = state == .leader
+        if newTerm != term {
+            term = newTerm
+            vote = .none
+        }
+        state = .follower
+        leader = newLeader
+        resetRoleState()
+        if wasLeader { failLeaderReads() }
+    }
+
+    mutating func resetRoleState() {
+        resetElectionTimer()
+        heartbeatElapsedTicks = 0
+        votes = [:]
+        transferTarget = .none
+        progress = [:]
+        uncommittedProposals = []
+        uncommittedBytes = 0
+        needsBroadcastAppend = false
+    }
+
+    mutating func becomeLeader() {
+        precondition(state == .candidate, "only a candidate becomes leader")
+        state = .leader
+        leader = id
+        resetRoleState()
+        let next = log.lastIndex.next
+        for member in membership.members where member != id {
+            progress[member] = Progress(next: next)
+        }
+        // Changes appended by earlier leaders may still be unapplied: treat them as pending.
+        pendingMembershipIndex = log.lastIndex
+        appendEntry(.empty)
+    }
+
+    /// Starts an election: a pre-vote round first when enabled, unless the leader asked.
+    mutating func campaign(preVote: Bool, leadershipTransfer: Bool) {
+        let voteTerm: Term
+        if preVote {
+            state = .preCandidate
+            leader = .none
+            resetRoleState()
+            voteTerm = term.next
+        } else {
+            let wasLeader = state == .leader
+            state = .candidate
+            term = term.next
+            vote = id
+            leader = .none
+            resetRoleState()
+            if wasLeader { failLeaderReads() }
+            voteTerm = term
+        }
+        votes[id] = true
+        if tallyVotes() == .won {
+            if preVote {
+                campaign(preVote: false, leadershipTransfer: leadershipTransfer)
+            } else {
+                becomeLeader()
+            }
+            return
+        }
+        let request = MessageKind.VoteRequest(
+            lastIndex: log.lastIndex, lastTerm: log.lastTerm,
+            isPreVote: preVote, isLeadershipTransfer: leadershipTransfer)
+        for voter in membership.voters where voter != id {
+            send(Message(from: id, to: voter, term: voteTerm, kind: .voteRequest(request)))
+        }
+    }
+
+    enum ElectionResult { case won, lost, pending }
+
+    func tallyVotes() -> ElectionResult {
+        var granted = 0
+        var rejected = 0
+        for voter in membership.voters {
+            switch votes[voter] {
+            case true?: granted += 1
+            case false?: rejected += 1
+            case nil: break
+            }
+        }
+        if granted >= membership.quorum { return .won }
+        if rejected > membership.voters.count - membership.quorum { return .lost }
+        return .pending
+    }
+
+    // MARK: - Sending
+
+    /// Queues a message. A leader's replication traffic leaves at once when its term is
+    /// durable; everything else (votes, acknowledgements, a candidate's requests) waits until
+    /// the `Ready` it came with is persisted.
+    mutating func send(_ message: Message) {
+        if state == .leader && term == persistedTerm {
+            switch message.kind {
+            case .append, .heartbeat, .installSnapshot, .timeoutNow, .readIndexResponse:
+                messages.append(message)
+                return
+            default:
+                break
+            }
+        }
+        messagesAfterPersist.append(message)
+    }
+}
