@@ -16,7 +16,7 @@ let package = Package(
         // A seeded, deterministic simulator that runs the real core over a faulty network.
         // .target(name: "FlotillaSimulation", dependencies: ["FlotillaRaft"]),
         // .executableTarget(name: "FlotillaSimulateTool", dependencies: ["FlotillaSimulation"]),
-        // .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
+        .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         // .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
         // END log store targets
