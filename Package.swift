@@ -8,14 +8,14 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "FlotillaRaft", targets: ["FlotillaRaft"]),
-        // .executable(name: "flotilla-simulate", targets: ["FlotillaSimulateTool"]),
+        .executable(name: "flotilla-simulate", targets: ["FlotillaSimulateTool"]),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
         .target(name: "FlotillaRaft"),
         // A seeded, deterministic simulator that runs the real core over a faulty network.
-        // .target(name: "FlotillaSimulation", dependencies: ["FlotillaRaft"]),
-        // .executableTarget(name: "FlotillaSimulateTool", dependencies: ["FlotillaSimulation"]),
+        .target(name: "FlotillaSimulation", dependencies: ["FlotillaRaft"]),
+        .executableTarget(name: "FlotillaSimulateTool", dependencies: ["FlotillaSimulation"]),
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         // .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)

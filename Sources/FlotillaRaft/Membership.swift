@@ -24,6 +24,18 @@ public struct Membership: Sendable, Equatable {
         self.configurationIndex = configurationIndex
     }
 
+    /// The log a shard starts from: one membership change per initial member, at indexes
+    /// `1...n` in term 1, committed. Every initial member writes the same entries at its first
+    /// boot (as etcd does), so the configuration lives in the log itself: a replica that joins
+    /// later and receives the log from index 1 learns the initial members from it.
+    public func bootstrapEntries() -> [Entry] {
+        var changes: [MembershipChange] = voters.map { MembershipChange(kind: .addVoter, replica: $0, address: voterAddresses[$0]!) }
+        changes += observers.map { MembershipChange(kind: .addObserver, replica: $0, address: observerAddresses[$0]!) }
+        return changes.enumerated().map { position, change in
+            Entry(index: LogIndex(UInt64(position + 1)), term: Term(1), payload: .membershipChange(change))
+        }
+    }
+
     /// A membership of voters only, with empty addresses: convenient for tests.
     public init(voters: [ReplicaID]) {
         self.init(voters: Dictionary(uniqueKeysWithValues: voters.map { ($0, "") }))

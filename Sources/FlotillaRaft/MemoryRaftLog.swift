@@ -10,9 +10,12 @@ public final class MemoryRaftLog: RaftLogReader {
     /// Entries after `offsetIndex`, contiguous.
     public private(set) var storedEntries: [Entry] = []
 
+    /// An empty log (a replica that waits to be added), or, given the initial members, the
+    /// bootstrap log of `Membership.bootstrapEntries()`, committed.
     public init(bootstrap membership: Membership = Membership()) {
-        hardState = HardState()
-        snapshot = SnapshotMetadata(index: .zero, term: .zero, membership: membership)
+        snapshot = SnapshotMetadata()
+        storedEntries = membership.bootstrapEntries()
+        hardState = storedEntries.isEmpty ? HardState() : HardState(term: Term(1), vote: .none, commit: LogIndex(UInt64(storedEntries.count)))
     }
 
     public var firstIndex: LogIndex { offsetIndex.next }

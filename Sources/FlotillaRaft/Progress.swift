@@ -118,6 +118,14 @@ struct InflightWindow {
         }
     }
 
+    /// Frees the oldest message: used when a heartbeat response shows the follower alive while
+    /// the window is full, since the appends in it may have been lost; the next append then
+    /// either fills the gap or is rejected, which sends the leader back to probing.
+    mutating func freeFirst() {
+        guard start < messages.count else { return }
+        free(through: messages[start].lastIndex)
+    }
+
     mutating func reset() {
         messages.removeAll(keepingCapacity: true)
         start = 0

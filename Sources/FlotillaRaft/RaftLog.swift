@@ -124,14 +124,15 @@ struct RaftLog {
 
     /// Appends when our log matches at (`previousIndex`, `previousTerm`), returning the index of
     /// the last entry now known to match the leader's, or nil on mismatch.
-    mutating func appendIfMatching(previousIndex: LogIndex, previousTerm: Term, entries: [Entry], commit: LogIndex) -> LogIndex? {
+    mutating func appendIfMatching(previousIndex: LogIndex, previousTerm: Term, entries: [Entry], commit: LogIndex) -> (lastNew: LogIndex, appendedFrom: LogIndex?)? {
         guard matchTerm(previousIndex, previousTerm) else { return nil }
         let lastNew = LogIndex(previousIndex.rawValue + UInt64(entries.count))
-        if let conflict = firstConflict(in: entries) {
+        let conflict = firstConflict(in: entries)
+        if let conflict {
             append(Array(entries[Int(conflict.rawValue - previousIndex.rawValue - 1)...]))
         }
         self.commit(to: min(commit, lastNew))
-        return lastNew
+        return (lastNew, conflict)
     }
 
     mutating func commit(to index: LogIndex) {
@@ -146,7 +147,8 @@ struct RaftLog {
         unstableEntries = []
         unstableOffset = metadata.index.next
         committed = metadata.index
-        applied = metadata.index
+        // `applied` moves to the snapshot's index when the caller reports the snapshot loaded
+        // (`advance`), so that the applied index never runs ahead of the state machine.
     }
 
     /// The caller made entries through (`index`, `term`) durable.

@@ -1,41 +1,62 @@
+/// Single-server membership changes (thesis 4.1), one at a time. Quorum decisions use the
+/// latest configuration in the log, as the thesis prescribes; the applied configuration
+/// (`membership`) is what snapshots, addresses and status reports carry, and a removal takes
+/// the removed replica out of the shard when applied.
 extension RaftNode {
-    /// Applies a committed membership change: the configuration takes effect here, when
-    /// applied, on every replica (a deviation from the thesis, which uses a configuration as
-    /// soon as it is appended; see the type's documentation).
+    /// Applies a committed membership change to the applied configuration.
     mutating func applyMembershipChange(_ change: MembershipChange, at index: LogIndex) {
         membership.apply(change, at: index)
-        guard state == .leader else {
-            if membership.removed.contains(id) {
+        unappliedMembershipChanges.removeAll { $0.index <= index }
+        recomputeLatestMembership()
+        if membership.removed.contains(id) {
+            if state == .leader {
+                stepDownAfterRemoval()
+            } else {
                 state = .follower
                 leader = .none
             }
-            return
         }
-        let replica = change.replica
-        switch change.kind {
-        case .addObserver, .addVoter:
-            if replica != id && progress[replica] == nil && membership.isMember(replica) {
-                progress[replica] = Progress(next: log.lastIndex.next)
+    }
+
+    /// Records membership changes among entries just appended at `from` and after, dropping
+    /// those of any truncated suffix, so that the quorum configuration follows the log at once.
+    mutating func noteAppended(_ entries: [Entry], from: LogIndex) {
+        let hadChanges = !unappliedMembershipChanges.isEmpty
+        unappliedMembershipChanges.removeAll { $0.index >= from }
+        var added = false
+        for entry in entries where entry.index >= from {
+            if case .membershipChange(let change) = entry.payload {
+                unappliedMembershipChanges.append((entry.index, change))
+                added = true
             }
-        case .promoteObserver:
-            break
-        case .remove:
+        }
+        if added || hadChanges { recomputeLatestMembership() }
+    }
+
+    mutating func recomputeLatestMembership() {
+        var latest = membership
+        for pending in unappliedMembershipChanges {
+            latest.apply(pending.change, at: pending.index)
+        }
+        latestMembership = latest
+        guard state == .leader else { return }
+        // The leader replicates to every member of the latest configuration.
+        for member in latest.members where member != id && progress[member] == nil {
+            progress[member] = Progress(next: log.lastIndex.next)
+        }
+        for replica in progress.keys.sorted() where !latest.isMember(replica) {
             progress[replica] = nil
             if transferTarget == replica { transferTarget = .none }
-            if replica == id {
-                stepDownAfterRemoval()
-                return
-            }
         }
         if maybeCommit() { needsBroadcastAppend = true }
         releaseConfirmedRounds()
     }
 
-    /// A leader that removed itself hands over to the most up-to-date voter, if one holds the
-    /// whole log, so the shard does not wait a full election timeout, then steps down.
+    /// A leader whose removal is applied hands over to the most up-to-date voter, if one holds
+    /// the whole log, so the shard does not wait a full election timeout, then steps down.
     mutating func stepDownAfterRemoval() {
-        let successor = membership.voters
-            .filter { progress[$0]?.match == log.lastIndex }
+        let successor = latestMembership.voters
+            .filter { $0 != id && progress[$0]?.match == log.lastIndex }
             .first
         if let successor {
             send(Message(from: id, to: successor, term: term, kind: .timeoutNow))

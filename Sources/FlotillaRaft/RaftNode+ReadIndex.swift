@@ -44,7 +44,7 @@ extension RaftNode {
         let reads = readsAwaitingRound
         readsAwaitingRound = []
         let index = log.committed
-        if membership.quorum <= 1 && membership.isVoter(id) {
+        if latestMembership.quorum <= 1 && latestMembership.isVoter(id) {
             release(reads, at: index)
             return
         }
@@ -63,8 +63,8 @@ extension RaftNode {
 
     mutating func releaseConfirmedRounds() {
         while let first = readRounds.first {
-            let confirmed = first.acknowledgements.filter { membership.isVoter($0) }.count
-            guard confirmed >= membership.quorum else { break }
+            let confirmed = first.acknowledgements.filter { latestMembership.isVoter($0) }.count
+            guard confirmed >= latestMembership.quorum else { break }
             readRounds.removeFirst()
             release(first.reads, at: first.index)
         }

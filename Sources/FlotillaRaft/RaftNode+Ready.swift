@@ -38,7 +38,7 @@ extension RaftNode {
         }
         ready.snapshot = log.unstableSnapshot
         ready.entries = log.unstableEntries
-        if log.committed > log.applied {
+        if log.unstableSnapshot == nil && log.committed > log.applied {
             ready.committedEntries = log.entries(
                 from: log.applied.next, through: log.committed, bytesMax: configuration.applyBytesMax) ?? []
         }
@@ -65,6 +65,7 @@ extension RaftNode {
         readyOutstanding = false
         if let metadata = ready.snapshot {
             log.markSnapshotStable(metadata)
+            if metadata.index > log.applied { log.applied = metadata.index }
         }
         if let last = ready.entries.last {
             log.markStable(through: last.index, term: last.term)

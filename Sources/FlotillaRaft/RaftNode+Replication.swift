@@ -73,13 +73,13 @@ extension RaftNode {
     @discardableResult
     mutating func maybeCommit() -> Bool {
         guard state == .leader else { return false }
-        let voters = membership.voters
+        let voters = latestMembership.voters
         guard !voters.isEmpty else { return false }
         var matches: [LogIndex] = voters.map { voter in
             voter == id ? log.durableLastIndex : (progress[voter]?.match ?? .zero)
         }
         matches.sort(by: >)
-        let candidate = matches[membership.quorum - 1]
+        let candidate = matches[latestMembership.quorum - 1]
         guard candidate > log.committed, log.term(at: candidate) == term else { return false }
         let wasCommittedInTerm = committedInCurrentTerm
         log.commit(to: candidate)
@@ -101,6 +101,7 @@ extension RaftNode {
     mutating func appendEntry(_ payload: EntryPayload) -> Entry {
         let entry = Entry(index: log.lastIndex.next, term: term, payload: payload)
         log.append([entry])
+        if case .membershipChange = payload { noteAppended([entry], from: entry.index) }
         uncommittedProposals.append((entry.index, entry.sizeBytes))
         uncommittedBytes += entry.sizeBytes
         needsBroadcastAppend = true
@@ -132,7 +133,7 @@ extension RaftNode {
     public mutating func proposeMembershipChange(_ change: MembershipChange) throws(ProposalError) -> (index: LogIndex, term: Term) {
         try checkCanPropose()
         if pendingMembershipIndex > log.applied { throw .membershipChangePending }
-        if let reason = membership.rejection(of: change) { throw .invalidMembershipChange(reason) }
+        if let reason = latestMembership.rejection(of: change) { throw .invalidMembershipChange(reason) }
         if change.kind == .promoteObserver {
             guard let peer = progress[change.replica] else {
                 throw .notCaughtUp("observer \(change.replica) has not been heard from")
@@ -155,7 +156,7 @@ extension RaftNode {
     public mutating func transferLeadership(to target: ReplicaID) throws(ProposalError) {
         guard state == .leader else { throw .notLeader(leader: leader) }
         if target == id { return }
-        guard membership.isVoter(target) else {
+        guard latestMembership.isVoter(target) else {
             throw .invalidMembershipChange("replica \(target) is not a voter of this shard")
         }
         if transferTarget == target { return }

@@ -3,7 +3,7 @@ extension RaftNode {
     public mutating func step(_ message: Message) {
         guard message.to == id, message.from != id, message.from != .none else { return }
         // A removed replica is never admitted again: nothing it says counts.
-        if membership.removed.contains(message.from) { return }
+        if latestMembership.removed.contains(message.from) { return }
 
         if message.term > term {
             switch message.kind {
@@ -55,7 +55,7 @@ extension RaftNode {
 
     mutating func handleVoteRequest(_ message: Message, _ request: MessageKind.VoteRequest) {
         // Observers, and replicas removed or not yet members, never vote.
-        guard membership.isVoter(id), !membership.removed.contains(id) else { return }
+        guard latestMembership.isVoter(id), !latestMembership.removed.contains(id) else { return }
         let canVote = vote == message.from
             || (vote == .none && leader == .none)
             || (request.isPreVote && message.term > term)
@@ -75,7 +75,7 @@ extension RaftNode {
     mutating func stepCandidate(_ message: Message) {
         switch message.kind {
         case .voteResponse(let response):
-            guard response.isPreVote == (state == .preCandidate), membership.isVoter(message.from) else { return }
+            guard response.isPreVote == (state == .preCandidate), latestMembership.isVoter(message.from) else { return }
             if votes[message.from] == nil { votes[message.from] = response.granted }
             switch tallyVotes() {
             case .won:
@@ -134,10 +134,13 @@ extension RaftNode {
             send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: log.committed))))
             return
         }
-        if let lastNew = log.appendIfMatching(
+        if let result = log.appendIfMatching(
             previousIndex: append.previousIndex, previousTerm: append.previousTerm,
             entries: append.entries, commit: append.commit) {
-            send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: lastNew))))
+            if let appendedFrom = result.appendedFrom {
+                noteAppended(append.entries, from: appendedFrom)
+            }
+            send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: result.lastNew))))
         } else {
             let hint = log.conflictHint(index: append.previousIndex, term: append.previousTerm)
             send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(
@@ -162,6 +165,8 @@ extension RaftNode {
         } else {
             log.restore(metadata)
             membership = metadata.membership
+            unappliedMembershipChanges = []
+            recomputeLatestMembership()
         }
         send(Message(from: id, to: sender, term: term, kind: .appendResponse(.init(index: metadata.index))))
     }
@@ -174,14 +179,19 @@ extension RaftNode {
             guard progress[message.from] != nil else { return }
             progress[message.from]!.recentlyActive = true
             progress[message.from]!.probeSent = false
+            if progress[message.from]!.state == .replicate
+                && progress[message.from]!.inflight.isFull(messagesMax: configuration.inflightMessagesMax,
+                                                          bytesMax: configuration.inflightBytesMax) {
+                progress[message.from]!.inflight.freeFirst()
+            }
             if progress[message.from]!.match < log.lastIndex {
                 sendAppend(to: message.from)
             }
-            if response.readRound > 0 && membership.isVoter(message.from) {
+            if response.readRound > 0 && latestMembership.isVoter(message.from) {
                 acknowledgeReadRound(response.readRound, from: message.from)
             }
         case .readIndexRequest(let requests):
-            guard membership.isMember(message.from) else { return }
+            guard latestMembership.isMember(message.from) else { return }
             for request in requests {
                 enqueueLeaderRead(PendingRead(origin: message.from, request: request))
             }

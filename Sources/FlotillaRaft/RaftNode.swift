@@ -34,8 +34,16 @@ public struct RaftNode {
     /// The leader this replica currently follows, or `.none`.
     public internal(set) var leader: ReplicaID = .none
     var state: State = .follower
-    /// The membership in force: the latest applied (or snapshot-restored) configuration.
+    /// The applied membership: what the state machine, snapshots and status reports see.
     public internal(set) var membership: Membership
+    /// The membership every quorum decision uses (elections, votes, commit, CheckQuorum,
+    /// ReadIndex): `membership` with the changes still unapplied in the log on top, i.e. the
+    /// latest configuration in the log (thesis 4.1). Using only the applied configuration is
+    /// unsafe: a replica two changes behind in applying could win an election under a
+    /// configuration whose majorities do not overlap the leader's (the simulator found it).
+    public internal(set) var latestMembership: Membership
+    /// Membership-change entries in the log above the applied index, in order.
+    var unappliedMembershipChanges: [(index: LogIndex, change: MembershipChange)] = []
     var progress: [ReplicaID: Progress] = [:]
     var votes: [ReplicaID: Bool] = [:]
     var electionElapsedTicks = 0
@@ -84,14 +92,19 @@ public struct RaftNode {
         lastHandedHardState = HardState(term: hardState.term, vote: hardState.vote, commit: log.committed)
         persistedTerm = hardState.term
         membership = storage.snapshot.membership
-        if log.applied > storage.snapshot.index {
-            let replay = storage.entries(from: storage.snapshot.index.next, through: log.applied, bytesMax: Int.max)
+        latestMembership = membership
+        if storage.lastIndex > storage.snapshot.index {
+            let replay = storage.entries(from: storage.snapshot.index.next, through: storage.lastIndex, bytesMax: Int.max)
             for entry in replay {
-                if case .membershipChange(let change) = entry.payload {
+                guard case .membershipChange(let change) = entry.payload else { continue }
+                if entry.index <= log.applied {
                     membership.apply(change, at: entry.index)
+                } else {
+                    unappliedMembershipChanges.append((entry.index, change))
                 }
             }
         }
+        recomputeLatestMembership()
         resetElectionTimer()
         lastRoleChange = Ready.RoleChange(role: role, leader: leader, term: term)
     }
@@ -104,7 +117,7 @@ public struct RaftNode {
         case .leader: return .leader
         case .candidate: return .candidate
         case .preCandidate: return .preCandidate
-        case .follower: return membership.isVoter(id) ? .follower : .observer
+        case .follower: return latestMembership.isVoter(id) ? .follower : .observer
         }
     }
 
@@ -162,7 +175,7 @@ public struct RaftNode {
     /// Ends a CheckQuorum window: whether a quorum of voters was heard from in it.
     mutating func closeActivityWindow() -> Bool {
         var active = 0
-        for voter in membership.voters {
+        for voter in latestMembership.voters {
             if voter == id {
                 active += 1
             } else if progress[voter]?.recentlyActive == true {
@@ -173,7 +186,7 @@ public struct RaftNode {
             progress[replica]!.activeInPreviousWindow = progress[replica]!.recentlyActive
             progress[replica]!.recentlyActive = false
         }
-        return active >= membership.quorum
+        return active >= latestMembership.quorum
     }
 
     mutating func resetElectionTimer() {
@@ -184,17 +197,9 @@ public struct RaftNode {
 
     // MARK: - Role changes
 
-    /// A replica may campaign when it is a voter, not removed, and has no committed membership
-    /// change left to apply (it could otherwise campaign under a configuration that is gone).
+    /// A replica campaigns only when the latest configuration in its log makes it a voter.
     var canCampaign: Bool {
-        guard membership.isVoter(id), !membership.removed.contains(id) else { return false }
-        if log.committed > log.applied {
-            let pending = log.entries(from: log.applied.next, through: log.committed, bytesMax: Int.max) ?? []
-            for entry in pending {
-                if case .membershipChange = entry.payload { return false }
-            }
-        }
-        return true
+        latestMembership.isVoter(id) && !latestMembership.removed.contains(id) && !membership.removed.contains(id)
     }
 
     mutating func becomeFollower(term newTerm: Term, leader newLeader: ReplicaID) {
@@ -226,12 +231,13 @@ public struct RaftNode {
         leader = id
         resetRoleState()
         let next = log.lastIndex.next
-        for member in membership.members where member != id {
+        for member in latestMembership.members where member != id {
             progress[member] = Progress(next: next)
         }
-        // Changes appended by earlier leaders may still be unapplied: treat them as pending.
-        pendingMembershipIndex = log.lastIndex
-        appendEntry(.empty)
+        // No membership change until this term's first entry is applied: that commits every
+        // change appended by earlier leaders, and closes the single-server-change hazard of
+        // thesis 4.1 (a leader must commit in its own term before changing the configuration).
+        pendingMembershipIndex = appendEntry(.empty).index
     }
 
     /// Starts an election: a pre-vote round first when enabled, unless the leader asked.
@@ -264,7 +270,7 @@ public struct RaftNode {
         let request = MessageKind.VoteRequest(
             lastIndex: log.lastIndex, lastTerm: log.lastTerm,
             isPreVote: preVote, isLeadershipTransfer: leadershipTransfer)
-        for voter in membership.voters where voter != id {
+        for voter in latestMembership.voters where voter != id {
             send(Message(from: id, to: voter, term: voteTerm, kind: .voteRequest(request)))
         }
     }
@@ -274,15 +280,15 @@ public struct RaftNode {
     func tallyVotes() -> ElectionResult {
         var granted = 0
         var rejected = 0
-        for voter in membership.voters {
+        for voter in latestMembership.voters {
             switch votes[voter] {
             case true?: granted += 1
             case false?: rejected += 1
             case nil: break
             }
         }
-        if granted >= membership.quorum { return .won }
-        if rejected > membership.voters.count - membership.quorum { return .lost }
+        if granted >= latestMembership.quorum { return .won }
+        if rejected > latestMembership.voters.count - latestMembership.quorum { return .lost }
         return .pending
     }
 
@@ -303,4 +309,10 @@ public struct RaftNode {
         }
         messagesAfterPersist.append(message)
     }
+}
+
+extension RaftNode {
+    /// The term of the entry at `index` in this replica's log (durable or not), or nil when it
+    /// is compacted away or beyond the end.
+    public func term(at index: LogIndex) -> Term? { log.term(at: index) }
 }
