@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "FlotillaSimulation", dependencies: ["FlotillaRaft"]),
         .executableTarget(name: "FlotillaSimulateTool", dependencies: ["FlotillaSimulation"]),
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
-        // .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
+        .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
         // END log store targets
     ],

@@ -23,6 +23,9 @@ public struct SimulationOptions: Sendable {
     public var membershipChangeProbability: Double = 0.01
     public var snapshotEveryEntries: Int = 40
     public var keyCount: Int = 5
+    /// A deliberately broken caller that sends votes and acknowledgements before persisting
+    /// them. Only for proving that the invariant checks catch a durability bug.
+    public var unsafeAcknowledgeBeforePersist = false
 
     public init(seed: UInt64) { self.seed = seed }
 

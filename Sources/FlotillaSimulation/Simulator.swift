@@ -350,6 +350,10 @@ public final class Simulator {
             }
             replica.pendingReady = ready
             send(ready.messages)
+            if options.unsafeAcknowledgeBeforePersist {
+                send(ready.messagesAfterPersist)
+                replica.pendingReady!.messagesAfterPersist = []
+            }
             if !(faultsActive && random.chance(options.slowPersistProbability)) {
                 finishReady(replica)
             }
