@@ -18,6 +18,9 @@ let package = Package(
         .executableTarget(name: "FlotillaSimulateTool", dependencies: ["FlotillaSimulation"]),
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
+        // The NodeHost: many shards per process, the key-value state machine, snapshots.
+        .target(name: "FlotillaHost", dependencies: ["FlotillaRaft"]),
+        .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
         // END log store targets
     ],

@@ -27,6 +27,7 @@ extension RaftNode {
         for entry in entries where entry.index >= from {
             if case .membershipChange(let change) = entry.payload {
                 unappliedMembershipChanges.append((entry.index, change))
+                if change.kind == .remove { removalIndexes[change.replica] = entry.index }
                 added = true
             }
         }
@@ -44,12 +45,24 @@ extension RaftNode {
         for member in latest.members where member != id && progress[member] == nil {
             progress[member] = Progress(next: log.lastIndex.next)
         }
-        for replica in progress.keys.sorted() where !latest.isMember(replica) {
+        dropDepartedPeers()
+        if maybeCommit() { needsBroadcastAppend = true }
+        releaseConfirmedRounds()
+    }
+
+    /// Stops replicating to replicas no longer in the configuration, but only once a removed
+    /// replica holds its removal entry and knows it is committed: otherwise it would never
+    /// learn that it left, and would keep serving stale reads and asking for votes.
+    mutating func dropDepartedPeers() {
+        for replica in progress.keys.sorted() where !latestMembership.isMember(replica) {
+            let peer = progress[replica]!
+            if let removal = removalIndexes[replica], latestMembership.removed.contains(replica),
+               peer.match < removal || peer.commitSent < removal || log.committed < removal {
+                continue
+            }
             progress[replica] = nil
             if transferTarget == replica { transferTarget = .none }
         }
-        if maybeCommit() { needsBroadcastAppend = true }
-        releaseConfirmedRounds()
     }
 
     /// A leader whose removal is applied hands over to the most up-to-date voter, if one holds

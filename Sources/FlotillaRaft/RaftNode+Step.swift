@@ -2,8 +2,15 @@ extension RaftNode {
     /// Feeds one message from another replica of this shard.
     public mutating func step(_ message: Message) {
         guard message.to == id, message.from != id, message.from != .none else { return }
-        // A removed replica is never admitted again: nothing it says counts.
-        if latestMembership.removed.contains(message.from) { return }
+        // A removed replica is never admitted again: nothing it says counts, except the
+        // acknowledgements a leader needs to tell it that its removal is committed.
+        if latestMembership.removed.contains(message.from) {
+            guard state == .leader, progress[message.from] != nil else { return }
+            switch message.kind {
+            case .appendResponse, .heartbeatResponse: break
+            default: return
+            }
+        }
 
         if message.term > term {
             switch message.kind {
@@ -234,6 +241,7 @@ extension RaftNode {
                 needsBroadcastAppend = true
             }
             sendAppends(to: sender)
+            if !latestMembership.isMember(sender) { dropDepartedPeers() }
             if transferTarget == sender && progress[sender]!.match == log.lastIndex {
                 send(Message(from: id, to: sender, term: term, kind: .timeoutNow))
             }

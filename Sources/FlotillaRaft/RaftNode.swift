@@ -44,6 +44,9 @@ public struct RaftNode {
     public internal(set) var latestMembership: Membership
     /// Membership-change entries in the log above the applied index, in order.
     var unappliedMembershipChanges: [(index: LogIndex, change: MembershipChange)] = []
+    /// Where each replica's removal entry sits, so a leader keeps feeding a removed replica
+    /// until it knows of its removal.
+    var removalIndexes: [ReplicaID: LogIndex] = [:]
     var progress: [ReplicaID: Progress] = [:]
     var votes: [ReplicaID: Bool] = [:]
     var electionElapsedTicks = 0

@@ -1,0 +1,62 @@
+import FlotillaRaft
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every step worker of a host shares: configuration, store, transport, and the small
+/// tables the request path reads without entering a worker (who leads which shard).
+final class HostContext: Sendable {
+    struct ShardInfo: Sendable, Equatable {
+        var role: RaftRole
+        var leader: ReplicaID
+        var term: Term
+        var members: [ReplicaID: String]
+    }
+
+    let configuration: NodeHostConfiguration
+    let store: any HostLogStore
+    let transport: any HostTransport
+    let snapshotDirectory: String
+    let events: @Sendable (String) -> Void
+    let shards = Mutex<[ShardID: ShardInfo]>([:])
+    let transferCounter = Atomic<UInt64>(1)
+    let startNanoseconds: UInt64
+
+    init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
+         events: @escaping @Sendable (String) -> Void) {
+        self.configuration = configuration
+        self.store = store
+        self.transport = transport
+        self.events = events
+        snapshotDirectory = configuration.dataDirectory + "/snapshots"
+        startNanoseconds = Self.monotonicNanoseconds()
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Milliseconds since the host started.
+    var nowMilliseconds: UInt64 { (Self.monotonicNanoseconds() - startNanoseconds) / 1_000_000 }
+
+    func deadline() -> UInt64 { nowMilliseconds + UInt64(configuration.requestTimeoutMilliseconds) }
+
+    func publish(_ shard: ShardID, _ info: ShardInfo) {
+        let changedMembers = shards.withLock { table -> Bool in
+            let previous = table[shard]
+            table[shard] = info
+            return previous?.members != info.members
+        }
+        if changedMembers {
+            let all = shards.withLock { table in
+                table.values.reduce(into: [ReplicaID: String]()) { result, info in
+                    for (member, address) in info.members where !address.isEmpty { result[member] = address }
+                }
+            }
+            transport.updateAddresses(all)
+        }
+    }
+}

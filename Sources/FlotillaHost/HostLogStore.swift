@@ -1,0 +1,85 @@
+import FlotillaRaft
+
+/// How a NodeHost reaches durable storage: one store for every shard of the host. `persist`
+/// writes the updates of many shards as one durable batch (one transaction, one sync), which
+/// is where a host's write throughput comes from. The LMDB store is the real one; an in-memory
+/// store serves the unit tests.
+public protocol HostLogStore: AnyObject, Sendable {
+    /// Makes every update durable, in order, before returning.
+    func persist(_ updates: [ReplicaLogUpdate]) throws
+    /// Everything needed to restart every replica this host holds.
+    func loadReplicas() throws -> [StoredReplica]
+    /// Entries `from...through` of a shard's log, at most `bytesMax` (at least one).
+    func entries(shard: ShardID, from: LogIndex, through: LogIndex, bytesMax: Int) throws -> [Entry]
+    /// The term of the entry at `index`, nil when absent.
+    func term(shard: ShardID, at index: LogIndex) throws -> Term?
+}
+
+/// What one shard's replica asks the store to make durable in one batch.
+public struct ReplicaLogUpdate: Sendable {
+    public var shard: ShardID
+    /// Created with the replica: marks this host as holding the shard.
+    public var record: ReplicaRecord?
+    public var hardState: HardState?
+    /// A snapshot now current for the replica (taken locally or received), with its file.
+    public var snapshot: StoredSnapshot?
+    /// Entries to append; any stored entry at or after the first one's index is dropped.
+    public var entries: [Entry] = []
+    /// Drop entries up to and including this index.
+    public var compactThrough: LogIndex?
+    /// The replica left this host (removed from the shard): forget everything about it.
+    public var delete = false
+
+    public init(shard: ShardID) { self.shard = shard }
+
+    public var isEmpty: Bool {
+        record == nil && hardState == nil && snapshot == nil && entries.isEmpty && compactThrough == nil && !delete
+    }
+}
+
+/// The latest snapshot of a replica: its metadata and the file that holds its data.
+public struct StoredSnapshot: Sendable, Equatable {
+    public var metadata: SnapshotMetadata
+    public var file: String
+    public init(metadata: SnapshotMetadata, file: String) {
+        self.metadata = metadata
+        self.file = file
+    }
+}
+
+/// How the replica came to this host. The replica's role is never recorded here: it is
+/// derived from the membership in its own log and snapshot, so a restart needs no flag.
+public enum ReplicaOrigin: UInt8, Sendable, Equatable {
+    case bootstrap = 1
+    case join = 2
+    case restore = 3
+}
+
+public struct ReplicaRecord: Sendable, Equatable {
+    public var origin: ReplicaOrigin
+    public init(origin: ReplicaOrigin) { self.origin = origin }
+}
+
+/// A replica as found in the store at start-up.
+public struct StoredReplica: Sendable {
+    public var shard: ShardID
+    public var record: ReplicaRecord
+    public var hardState: HardState
+    public var snapshot: StoredSnapshot?
+    /// The first stored entry's index (`lastIndex + 1` when none) and the last.
+    public var firstIndex: LogIndex
+    public var lastIndex: LogIndex
+    /// The term of the entry just before `firstIndex` (compacted), for log matching.
+    public var compactedTerm: Term
+
+    public init(shard: ShardID, record: ReplicaRecord, hardState: HardState, snapshot: StoredSnapshot?,
+                firstIndex: LogIndex, lastIndex: LogIndex, compactedTerm: Term) {
+        self.shard = shard
+        self.record = record
+        self.hardState = hardState
+        self.snapshot = snapshot
+        self.firstIndex = firstIndex
+        self.lastIndex = lastIndex
+        self.compactedTerm = compactedTerm
+    }
+}

@@ -1,0 +1,36 @@
+import FlotillaRaft
+
+/// What a caller of the NodeHost waits for; resumed exactly once by the shard's worker.
+typealias HostContinuation = CheckedContinuation<HostResponse, Never>
+
+enum HostResponse: Sendable {
+    case applied(KeyValueResult)
+    case value([UInt8]?)
+    case done
+    case index(LogIndex)
+    case exported(LogIndex, String)
+    case status(ShardStatus)
+    case failure(NodeHostError)
+}
+
+/// An administrative operation carried out by a shard's leader.
+enum AdminOperation: Sendable {
+    case membershipChange(MembershipChange)
+    case transfer(ReplicaID)
+    case snapshot
+    case export(directory: String)
+    case status
+}
+
+/// One unit of work for a step worker.
+enum WorkItem: Sendable {
+    case messages([ShardMessage])
+    case propose(ShardID, KeyValueCommand, HostContinuation)
+    case read(ShardID, [UInt8], linearizable: Bool, HostContinuation)
+    case admin(ShardID, AdminOperation, HostContinuation)
+    case tick
+    case snapshotReceived(ShardMessage, KeyValueStateMachine, file: String)
+    case snapshotSent(ShardID, ReplicaID, succeeded: Bool)
+    case addReplica(StoredReplica?, ShardID, ReplicaRecord, bootstrap: [Entry])
+    case stop
+}

@@ -1,0 +1,108 @@
+import FlotillaRaft
+import Synchronization
+
+/// A `HostLogStore` in memory, for tests. "Durable" means written here: a NodeHost crash in a
+/// test drops the NodeHost and keeps this object.
+public final class MemoryHostLogStore: HostLogStore {
+    struct ShardLog {
+        var record: ReplicaRecord
+        var hardState = HardState()
+        var snapshot: StoredSnapshot?
+        var compactedIndex: LogIndex = .zero
+        var compactedTerm: Term = .zero
+        var entries: [Entry] = []
+
+        var lastIndex: LogIndex { LogIndex(compactedIndex.rawValue + UInt64(entries.count)) }
+    }
+
+    private let shards = Mutex<[ShardID: ShardLog]>([:])
+    /// Counts `persist` calls, so tests can see that many shards share one write.
+    private let persistCalls = Atomic<Int>(0)
+
+    public init() {}
+
+    public var persistCallCount: Int { persistCalls.load(ordering: .relaxed) }
+
+    public func persist(_ updates: [ReplicaLogUpdate]) throws {
+        persistCalls.add(1, ordering: .relaxed)
+        shards.withLock { shards in
+            for update in updates {
+                if update.delete {
+                    shards[update.shard] = nil
+                    continue
+                }
+                if let record = update.record, shards[update.shard] == nil {
+                    shards[update.shard] = ShardLog(record: record)
+                }
+                guard var log = shards[update.shard] else { continue }
+                if let snapshot = update.snapshot {
+                    let index = snapshot.metadata.index
+                    if index > log.lastIndex || index <= log.compactedIndex {
+                        if index > log.compactedIndex {
+                            log.entries = []
+                            log.compactedIndex = index
+                            log.compactedTerm = snapshot.metadata.term
+                        }
+                    } else {
+                        let position = Int(index.rawValue - log.compactedIndex.rawValue - 1)
+                        if log.entries[position].term != snapshot.metadata.term {
+                            log.entries = []
+                            log.compactedIndex = index
+                            log.compactedTerm = snapshot.metadata.term
+                        }
+                    }
+                    log.snapshot = snapshot
+                }
+                if let first = update.entries.first {
+                    let keep = Int(first.index.rawValue - log.compactedIndex.rawValue - 1)
+                    log.entries.removeSubrange(max(0, keep)...)
+                    log.entries.append(contentsOf: update.entries)
+                }
+                if let through = update.compactThrough, through > log.compactedIndex, through <= log.lastIndex {
+                    let drop = Int(through.rawValue - log.compactedIndex.rawValue)
+                    log.compactedTerm = log.entries[drop - 1].term
+                    log.entries.removeFirst(drop)
+                    log.compactedIndex = through
+                }
+                if let hardState = update.hardState { log.hardState = hardState }
+                shards[update.shard] = log
+            }
+        }
+    }
+
+    public func loadReplicas() throws -> [StoredReplica] {
+        shards.withLock { shards in
+            shards.keys.sorted().map { shard in
+                let log = shards[shard]!
+                return StoredReplica(shard: shard, record: log.record, hardState: log.hardState, snapshot: log.snapshot,
+                                     firstIndex: log.compactedIndex.next, lastIndex: log.lastIndex, compactedTerm: log.compactedTerm)
+            }
+        }
+    }
+
+    public func entries(shard: ShardID, from: LogIndex, through: LogIndex, bytesMax: Int) throws -> [Entry] {
+        shards.withLock { shards in
+            guard let log = shards[shard], from > log.compactedIndex, from <= through, through <= log.lastIndex else { return [] }
+            var result: [Entry] = []
+            var bytes = 0
+            var position = Int(from.rawValue - log.compactedIndex.rawValue - 1)
+            while position < log.entries.count, log.entries[position].index <= through {
+                let entry = log.entries[position]
+                if !result.isEmpty && bytes + entry.sizeBytes > bytesMax { break }
+                bytes += entry.sizeBytes
+                result.append(entry)
+                position += 1
+            }
+            return result
+        }
+    }
+
+    public func term(shard: ShardID, at index: LogIndex) throws -> Term? {
+        shards.withLock { shards in
+            guard let log = shards[shard] else { return nil }
+            if index == log.compactedIndex { return log.compactedTerm }
+            guard index > log.compactedIndex, index <= log.lastIndex else { return nil }
+            return log.entries[Int(index.rawValue - log.compactedIndex.rawValue - 1)].term
+        }
+    }
+}

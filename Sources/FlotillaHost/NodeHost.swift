@@ -1,0 +1,231 @@
+import FlotillaRaft
+import Foundation
+import Synchronization
+
+/// Many shards in one process, in the manner of Dragonboat's NodeHost: a fixed set of step
+/// workers each own a partition of the shards and persist all their updates with one store
+/// write per round; a ticker drives the logical clock; requests are asynchronous and bounded.
+public final class NodeHost: HostMessageReceiver {
+    public let configuration: NodeHostConfiguration
+    let context: HostContext
+    let workers: [StepWorker]
+    private let state = Mutex<LifeCycle>(.created)
+    private let tickerStop = DispatchSemaphore(value: 0)
+    private let tickerDone = DispatchSemaphore(value: 0)
+
+    enum LifeCycle { case created, running, stopped }
+
+    /// Opens the host over `store`, restarting every replica the store holds, each in the role
+    /// its own log and snapshot give it.
+    public init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
+                events: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        self.configuration = configuration
+        let context = HostContext(configuration: configuration, store: store, transport: transport, events: events)
+        self.context = context
+        let workerCount = max(1, configuration.workerCount)
+        workers = (0..<workerCount).map { _ in StepWorker(context: context) }
+        try FileManager.default.createDirectory(atPath: context.snapshotDirectory, withIntermediateDirectories: true)
+        for stored in try store.loadReplicas() {
+            worker(for: stored.shard).queue.push(.addReplica(stored, stored.shard, stored.record, bootstrap: []), force: true)
+        }
+    }
+
+    func worker(for shard: ShardID) -> StepWorker { workers[Int(shard.rawValue % UInt64(workers.count))] }
+
+    public func start() {
+        let shouldStart = state.withLock { state -> Bool in
+            guard state == .created else { return false }
+            state = .running
+            return true
+        }
+        guard shouldStart else { return }
+        for (position, worker) in workers.enumerated() { worker.start(name: "flotilla-step-\(position)") }
+        let interval = max(1, configuration.tickMilliseconds)
+        let thread = Thread { [self] in
+            while tickerStop.wait(timeout: .now() + .milliseconds(interval)) == .timedOut {
+                for worker in workers { worker.queue.push(.tick) }
+            }
+            tickerDone.signal()
+        }
+        thread.name = "flotilla-ticker"
+        thread.start()
+    }
+
+    /// Stops the ticker and the workers; requests still waiting fail with `shuttingDown`.
+    public func stop() {
+        let wasRunning = state.withLock { state -> Bool in
+            defer { state = .stopped }
+            return state == .running
+        }
+        guard wasRunning else { return }
+        tickerStop.signal()
+        tickerDone.wait()
+        for worker in workers { worker.stop() }
+    }
+
+    /// The shards this host holds a replica of.
+    public var hostedShards: [ShardID] { context.shards.withLock { $0.keys.sorted() } }
+
+    /// Who this host believes leads `shard`, or nil when it holds no replica of it.
+    public func leader(of shard: ShardID) -> ReplicaID? { context.shards.withLock { $0[shard]?.leader } }
+
+    /// This host's role in `shard`, or nil when it holds no replica of it.
+    public func role(in shard: ShardID) -> RaftRole? { context.shards.withLock { $0[shard]?.role } }
+
+    /// The addresses of `shard`'s members as this host knows them.
+    public func members(of shard: ShardID) -> [ReplicaID: String] { context.shards.withLock { $0[shard]?.members ?? [:] } }
+
+    // MARK: - Creating replicas
+
+    /// First boot of a shard on this host: writes the bootstrap log (the initial members) and
+    /// starts the replica. Refused when the host already holds the shard.
+    public func bootstrapShard(_ shard: ShardID, membership: Membership) throws {
+        if context.shards.withLock({ $0[shard] != nil }) {
+            throw NodeHostError.invalid("shard \(shard) already exists on this host")
+        }
+        let entries = membership.bootstrapEntries()
+        var update = ReplicaLogUpdate(shard: shard)
+        update.record = ReplicaRecord(origin: .bootstrap)
+        update.entries = entries
+        update.hardState = HardState(term: Term(1), vote: .none, commit: entries.last?.index ?? .zero)
+        try context.store.persist([update])
+        let stored = StoredReplica(shard: shard, record: ReplicaRecord(origin: .bootstrap), hardState: update.hardState!,
+                                   snapshot: nil, firstIndex: LogIndex(1), lastIndex: entries.last?.index ?? .zero,
+                                   compactedTerm: .zero)
+        context.publish(shard, .init(role: .follower, leader: .none, term: Term(1), members: membership.voterAddresses))
+        worker(for: shard).queue.push(.addReplica(stored, shard, stored.record, bootstrap: entries), force: true)
+    }
+
+    // MARK: - Requests
+
+    private func submit(_ shard: ShardID, _ make: (HostContinuation) -> WorkItem) async -> HostResponse {
+        guard state.withLock({ $0 == .running }) else { return .failure(.shuttingDown) }
+        let worker = worker(for: shard)
+        return await withCheckedContinuation { continuation in
+            if !worker.queue.push(make(continuation)) {
+                continuation.resume(returning: .failure(.busy("step worker queue full")))
+            }
+        }
+    }
+
+    /// Proposes a write and answers once it is committed and applied here.
+    public func propose(_ shard: ShardID, _ command: KeyValueCommand) async -> Result<KeyValueResult, NodeHostError> {
+        switch await submit(shard, { .propose(shard, command, $0) }) {
+        case .applied(let result): return .success(result)
+        case .failure(let error): return .failure(error)
+        default: return .failure(.failed("unexpected answer to a proposal"))
+        }
+    }
+
+    /// A linearizable read (ReadIndex; no log write). Works on any replica: a follower or
+    /// observer asks the leader for the read index, then serves it from its own state.
+    public func read(_ shard: ShardID, key: [UInt8]) async -> Result<[UInt8]?, NodeHostError> {
+        switch await submit(shard, { .read(shard, key, linearizable: true, $0) }) {
+        case .value(let value): return .success(value)
+        case .failure(let error): return .failure(error)
+        default: return .failure(.failed("unexpected answer to a read"))
+        }
+    }
+
+    /// Reads this host's replica as applied now; may be stale.
+    public func staleRead(_ shard: ShardID, key: [UInt8]) async -> Result<[UInt8]?, NodeHostError> {
+        switch await submit(shard, { .read(shard, key, linearizable: false, $0) }) {
+        case .value(let value): return .success(value)
+        case .failure(let error): return .failure(error)
+        default: return .failure(.failed("unexpected answer to a read"))
+        }
+    }
+
+    private func admin(_ shard: ShardID, _ operation: AdminOperation) async -> HostResponse {
+        await submit(shard, { .admin(shard, operation, $0) })
+    }
+
+    private func done(_ response: HostResponse) -> Result<Void, NodeHostError> {
+        switch response {
+        case .done: return .success(())
+        case .failure(let error): return .failure(error)
+        default: return .failure(.failed("unexpected answer"))
+        }
+    }
+
+    public func addObserver(_ shard: ShardID, node: ReplicaID, address: String) async -> Result<Void, NodeHostError> {
+        done(await admin(shard, .membershipChange(MembershipChange(kind: .addObserver, replica: node, address: address))))
+    }
+
+    /// Promotes an observer to voter; refused with `notCaughtUp` while it lags (see
+    /// `RaftConfiguration.promotionLagEntriesMax`).
+    public func promote(_ shard: ShardID, node: ReplicaID) async -> Result<Void, NodeHostError> {
+        done(await admin(shard, .membershipChange(MembershipChange(kind: .promoteObserver, replica: node))))
+    }
+
+    public func remove(_ shard: ShardID, node: ReplicaID) async -> Result<Void, NodeHostError> {
+        done(await admin(shard, .membershipChange(MembershipChange(kind: .remove, replica: node))))
+    }
+
+    /// Answers once `node` leads the shard (as this host sees it).
+    public func transfer(_ shard: ShardID, to node: ReplicaID) async -> Result<Void, NodeHostError> {
+        done(await admin(shard, .transfer(node)))
+    }
+
+    /// Takes a snapshot now and compacts the log; answers its index.
+    public func snapshot(_ shard: ShardID) async -> Result<LogIndex, NodeHostError> {
+        switch await admin(shard, .snapshot) {
+        case .index(let index): return .success(index)
+        case .failure(let error): return .failure(error)
+        default: return .failure(.failed("unexpected answer"))
+        }
+    }
+
+    /// Writes a self-contained snapshot file of the shard into `directory`.
+    public func export(_ shard: ShardID, directory: String) async -> Result<(index: LogIndex, file: String), NodeHostError> {
+        switch await admin(shard, .export(directory: directory)) {
+        case .exported(let index, let file): return .success((index, file))
+        case .failure(let error): return .failure(error)
+        default: return .failure(.failed("unexpected answer"))
+        }
+    }
+
+    public func status(_ shard: ShardID) async -> Result<ShardStatus, NodeHostError> {
+        switch await admin(shard, .status) {
+        case .status(let status): return .success(status)
+        case .failure(let error): return .failure(error)
+        default: return .failure(.failed("unexpected answer"))
+        }
+    }
+
+    // MARK: - HostMessageReceiver
+
+    public func receive(_ messages: [ShardMessage]) {
+        guard state.withLock({ $0 == .running }) else { return }
+        var byWorker: [Int: [ShardMessage]] = [:]
+        for message in messages where message.message.to == configuration.nodeID {
+            byWorker[Int(message.shard.rawValue % UInt64(workers.count)), default: []].append(message)
+        }
+        for (position, batch) in byWorker {
+            workers[position].queue.push(.messages(batch))
+        }
+    }
+
+    public func receiveSnapshot(_ message: ShardMessage, file: String) -> Bool {
+        guard state.withLock({ $0 == .running }), case .installSnapshot(let metadata) = message.message.kind else {
+            unlink(file)
+            return false
+        }
+        do {
+            let loaded = try SnapshotFile.read(from: file)
+            guard loaded.header.clusterID == configuration.clusterID else {
+                throw SnapshotFileError.corrupt("snapshot of another cluster (\(loaded.header.clusterID))")
+            }
+            guard loaded.header.shard == message.shard, loaded.header.metadata == metadata else {
+                throw SnapshotFileError.corrupt("snapshot file does not match its message")
+            }
+            let pushed = worker(for: message.shard).queue.push(.snapshotReceived(message, loaded.stateMachine, file: file))
+            if !pushed { unlink(file) }
+            return pushed
+        } catch {
+            context.events("shard \(message.shard): refused snapshot from \(message.message.from): \(error)")
+            unlink(file)
+            return false
+        }
+    }
+}

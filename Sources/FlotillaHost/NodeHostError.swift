@@ -1,0 +1,65 @@
+import FlotillaRaft
+
+/// Why a NodeHost request did not succeed. Every case but `timeout` promises the request was
+/// not applied.
+public enum NodeHostError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownShard(ShardID)
+    /// This replica is not the leader; `leader` is the one it knows (`.none` when none).
+    case notLeader(leader: ReplicaID)
+    case noLeader
+    case busy(String)
+    /// No answer in time; the request may or may not have been applied.
+    case timeout
+    case shuttingDown
+    case notCaughtUp(String)
+    case invalid(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .unknownShard(let shard): return "shard \(shard) is not hosted here"
+        case .notLeader(let leader): return "not the leader (leader=\(leader))"
+        case .noLeader: return "the shard has no leader right now"
+        case .busy(let detail): return "busy: \(detail)"
+        case .timeout: return "no answer in time; the request may or may not have been applied"
+        case .shuttingDown: return "the host is shutting down"
+        case .notCaughtUp(let detail): return detail
+        case .invalid(let detail): return detail
+        case .failed(let detail): return detail
+        }
+    }
+
+    init(_ error: ProposalError) {
+        switch error {
+        case .notLeader(let leader): self = leader == .none ? .noLeader : .notLeader(leader: leader)
+        case .busy(let detail): self = .busy(detail)
+        case .transferInProgress: self = .busy("leadership transfer in progress")
+        case .membershipChangePending: self = .busy("a membership change is still pending")
+        case .invalidMembershipChange(let detail): self = .invalid(detail)
+        case .notCaughtUp(let detail): self = .notCaughtUp(detail)
+        case .removed: self = .invalid("this replica was removed from the shard")
+        }
+    }
+}
+
+/// A shard's state as one replica sees it (the `STATUS` command).
+public struct ShardStatus: Sendable, Equatable {
+    public var shard: ShardID
+    public var replica: ReplicaID
+    public var role: RaftRole
+    public var leader: ReplicaID
+    public var term: Term
+    public var commit: LogIndex
+    public var applied: LogIndex
+    public var last: LogIndex
+    public var snapshot: LogIndex
+    public var membership: Membership
+    public var keys: Int
+
+    /// `name=value` pairs, as the line protocol prints them.
+    public var line: String {
+        let voters = membership.voters.map(\.description).joined(separator: ",")
+        let observers = membership.observers.map(\.description).joined(separator: ",")
+        return "shard=\(shard) replica=\(replica) role=\(role) leader=\(leader) term=\(term) commit=\(commit) applied=\(applied) last=\(last) snapshot=\(snapshot) voters=\(voters) observers=\(observers) keys=\(keys)"
+    }
+}

@@ -1,0 +1,63 @@
+import FlotillaRaft
+
+/// One shard's replica on this host, confined to the step worker that owns the shard: the Raft
+/// core, the durable log view, the key-value state machine, and the requests waiting on it.
+final class ShardReplica {
+    struct PendingProposal {
+        var term: Term
+        var deadline: UInt64
+        var continuation: HostContinuation
+        var isMembershipChange: Bool
+    }
+
+    struct PendingRead {
+        var key: [UInt8]
+        var deadline: UInt64
+        var continuation: HostContinuation
+    }
+
+    struct PendingTransfer {
+        var target: ReplicaID
+        var deadline: UInt64
+        var continuation: HostContinuation
+    }
+
+    let shard: ShardID
+    var node: RaftNode
+    let log: ReplicaLogView
+    var stateMachine = KeyValueStateMachine()
+    var pendingProposals: [LogIndex: PendingProposal] = [:]
+    var pendingReads: [ReadRequestID: PendingRead] = [:]
+    var confirmedReads: [ReadState] = []
+    var pendingTransfers: [PendingTransfer] = []
+    var nextReadID: UInt64 = 1
+    var lastSnapshotIndex: LogIndex = .zero
+    /// Received snapshots waiting for the core to accept them, by index.
+    var receivedSnapshots: [LogIndex: (stateMachine: KeyValueStateMachine, file: String)] = [:]
+    var ticksSinceActivity = 0
+
+    init(shard: ShardID, node: RaftNode, log: ReplicaLogView) {
+        self.shard = shard
+        self.node = node
+        self.log = log
+    }
+
+    var pendingCount: Int { pendingProposals.count + pendingReads.count + pendingTransfers.count }
+
+    var status: ShardStatus {
+        ShardStatus(shard: shard, replica: node.id, role: node.role, leader: node.leader, term: node.term,
+                    commit: node.commitIndex, applied: node.appliedIndex, last: node.lastIndex,
+                    snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count)
+    }
+
+    /// Fails every waiting request (shutdown, or the replica left the shard).
+    func failAll(_ error: NodeHostError) {
+        for pending in pendingProposals.values { pending.continuation.resume(returning: .failure(error)) }
+        for pending in pendingReads.values { pending.continuation.resume(returning: .failure(error)) }
+        for pending in pendingTransfers { pending.continuation.resume(returning: .failure(error)) }
+        pendingProposals = [:]
+        pendingReads = [:]
+        pendingTransfers = []
+        confirmedReads = []
+    }
+}

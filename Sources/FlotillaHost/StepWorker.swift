@@ -1,0 +1,457 @@
+import FlotillaRaft
+import Foundation
+
+/// A thread that owns a fixed partition of the host's shards. Each round it takes every queued
+/// item, steps the shards they concern, then handles all ready shards together: their
+/// leaders' messages go out first, then every shard's updates are made durable in ONE store
+/// write, then votes and acknowledgements go out and committed entries are applied
+/// (Dragonboat's step worker design).
+final class StepWorker: @unchecked Sendable {
+    let context: HostContext
+    let queue: WorkQueue<WorkItem>
+    /// Only touched on the worker's own thread.
+    private var replicas: [ShardID: ShardReplica] = [:]
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(context: HostContext) {
+        self.context = context
+        queue = WorkQueue(capacity: context.configuration.workerQueueMax)
+    }
+
+    var configuration: NodeHostConfiguration { context.configuration }
+
+    func start(name: String) {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Stops after the queued work; waiting requests fail with `shuttingDown`.
+    func stop() {
+        queue.push(.stop, force: true)
+        queue.close()
+        finished.wait()
+    }
+
+    private func run() {
+        var running = true
+        while running {
+            let items = queue.takeAll()
+            if items.isEmpty { break }
+            for item in items {
+                if case .stop = item {
+                    running = false
+                    continue
+                }
+                handle(item)
+            }
+            processReadies()
+        }
+        for replica in replicas.values { replica.failAll(.shuttingDown) }
+    }
+
+    // MARK: - Items
+
+    private func handle(_ item: WorkItem) {
+        switch item {
+        case .messages(let messages):
+            for shardMessage in messages {
+                guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage) else { continue }
+                replica.ticksSinceActivity = 0
+                replica.node.step(shardMessage.message)
+            }
+        case .propose(let shard, let command, let continuation):
+            guard let replica = replica(shard, continuation) else { return }
+            guard replica.pendingCount < configuration.pendingRequestsMax else {
+                continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
+                return
+            }
+            do {
+                let position = try replica.node.propose(command.encoded())
+                replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
+                                                                 continuation: continuation, isMembershipChange: false)
+            } catch {
+                continuation.resume(returning: .failure(NodeHostError(error)))
+            }
+        case .read(let shard, let key, let linearizable, let continuation):
+            guard let replica = replica(shard, continuation) else { return }
+            if !linearizable {
+                continuation.resume(returning: .value(replica.stateMachine.value(for: key)))
+                return
+            }
+            guard replica.pendingCount < configuration.pendingRequestsMax else {
+                continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
+                return
+            }
+            let request = ReadRequestID(replica.nextReadID)
+            replica.nextReadID += 1
+            do {
+                try replica.node.requestRead(request)
+                replica.pendingReads[request] = .init(key: key, deadline: context.deadline(), continuation: continuation)
+            } catch {
+                continuation.resume(returning: .failure(NodeHostError(error)))
+            }
+        case .admin(let shard, let operation, let continuation):
+            guard let replica = replica(shard, continuation) else { return }
+            administer(replica, operation, continuation)
+        case .tick:
+            let now = context.nowMilliseconds
+            for replica in replicas.values {
+                replica.node.tick()
+                expireRequests(replica, now: now)
+            }
+        case .snapshotReceived(let shardMessage, let stateMachine, let file):
+            guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage),
+                  case .installSnapshot(let metadata) = shardMessage.message.kind else {
+                unlink(file)
+                return
+            }
+            if let stale = replica.receivedSnapshots[metadata.index] { unlink(stale.file) }
+            replica.receivedSnapshots[metadata.index] = (stateMachine, file)
+            replica.node.step(shardMessage.message)
+        case .snapshotSent(let shard, let peer, let succeeded):
+            replicas[shard]?.node.reportSnapshot(to: peer, succeeded: succeeded)
+            if !succeeded { replicas[shard]?.node.reportUnreachable(peer) }
+        case .addReplica(let stored, let shard, _, _):
+            guard replicas[shard] == nil, let stored else { return }
+            do {
+                replicas[shard] = try restoreReplica(stored)
+            } catch {
+                context.events("shard \(shard): cannot start replica: \(error)")
+            }
+        case .stop:
+            break
+        }
+    }
+
+    private func replica(_ shard: ShardID, _ continuation: HostContinuation) -> ShardReplica? {
+        guard let replica = replicas[shard], replica.node.role != .removed else {
+            continuation.resume(returning: .failure(.unknownShard(shard)))
+            return nil
+        }
+        replica.ticksSinceActivity = 0
+        return replica
+    }
+
+    private func administer(_ replica: ShardReplica, _ operation: AdminOperation, _ continuation: HostContinuation) {
+        switch operation {
+        case .membershipChange(let change):
+            do {
+                let position = try replica.node.proposeMembershipChange(change)
+                replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
+                                                                 continuation: continuation, isMembershipChange: true)
+            } catch {
+                continuation.resume(returning: .failure(NodeHostError(error)))
+            }
+        case .transfer(let target):
+            if replica.node.isLeader && target == replica.node.id {
+                continuation.resume(returning: .done)
+                return
+            }
+            do {
+                try replica.node.transferLeadership(to: target)
+                replica.pendingTransfers.append(.init(target: target, deadline: context.deadline(), continuation: continuation))
+            } catch {
+                continuation.resume(returning: .failure(NodeHostError(error)))
+            }
+        case .snapshot:
+            do {
+                continuation.resume(returning: .index(try takeSnapshot(replica)))
+            } catch {
+                continuation.resume(returning: .failure(.failed("snapshot failed: \(error)")))
+            }
+        case .export(let directory):
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+                let metadata = replica.node.snapshotMetadataAtApplied
+                let path = "\(absolute)/shard-\(replica.shard)-index-\(metadata.index).flsnap"
+                try SnapshotFile.write(.init(clusterID: configuration.clusterID, shard: replica.shard, metadata: metadata),
+                                       stateMachine: replica.stateMachine, to: path)
+                continuation.resume(returning: .exported(metadata.index, path))
+            } catch {
+                continuation.resume(returning: .failure(.failed("export failed: \(error)")))
+            }
+        case .status:
+            continuation.resume(returning: .status(replica.status))
+        }
+    }
+
+    private func expireRequests(_ replica: ShardReplica, now: UInt64) {
+        for (index, pending) in replica.pendingProposals where pending.deadline <= now {
+            replica.pendingProposals[index] = nil
+            pending.continuation.resume(returning: .failure(.timeout))
+        }
+        for (request, pending) in replica.pendingReads where pending.deadline <= now {
+            replica.pendingReads[request] = nil
+            pending.continuation.resume(returning: .failure(.timeout))
+        }
+        let expired = replica.pendingTransfers.filter { $0.deadline <= now }
+        replica.pendingTransfers.removeAll { $0.deadline <= now }
+        for pending in expired { pending.continuation.resume(returning: .failure(.timeout)) }
+    }
+
+    // MARK: - Replicas
+
+    private func restoreReplica(_ stored: StoredReplica) throws -> ShardReplica {
+        let log = ReplicaLogView(shard: stored.shard, store: context.store, stored: stored)
+        var stateMachine = KeyValueStateMachine()
+        var applied = LogIndex.zero
+        if let snapshot = stored.snapshot, snapshot.metadata.index > .zero {
+            let loaded = try SnapshotFile.read(from: snapshot.file)
+            guard loaded.header.shard == stored.shard, loaded.header.metadata.index == snapshot.metadata.index else {
+                throw SnapshotFileError.corrupt("snapshot file \(snapshot.file) does not match its record")
+            }
+            stateMachine = loaded.stateMachine
+            applied = snapshot.metadata.index
+        }
+        let seed = configuration.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15 &+ stored.shard.rawValue &+ context.nowMilliseconds
+        let node = RaftNode(configuration: configuration.raftConfiguration(seed: seed), storage: log, appliedIndex: applied)
+        let replica = ShardReplica(shard: stored.shard, node: node, log: log)
+        replica.stateMachine = stateMachine
+        replica.lastSnapshotIndex = applied
+        publish(replica)
+        return replica
+    }
+
+    /// A leader reached us for a shard we do not hold: we were added to it (`--join`, or an
+    /// observer added later). Record the replica, empty; the leader sends a snapshot or the log.
+    private func createJoiningReplica(for shardMessage: ShardMessage) -> ShardReplica? {
+        switch shardMessage.message.kind {
+        case .append, .heartbeat, .installSnapshot: break
+        default: return nil
+        }
+        guard shardMessage.message.to == configuration.nodeID else { return nil }
+        var update = ReplicaLogUpdate(shard: shardMessage.shard)
+        update.record = ReplicaRecord(origin: .join)
+        do {
+            try context.store.persist([update])
+        } catch {
+            context.events("shard \(shardMessage.shard): cannot record joining replica: \(error)")
+            return nil
+        }
+        let stored = StoredReplica(shard: shardMessage.shard, record: ReplicaRecord(origin: .join), hardState: HardState(),
+                                   snapshot: nil, firstIndex: LogIndex(1), lastIndex: .zero, compactedTerm: .zero)
+        guard let replica = try? restoreReplica(stored) else { return nil }
+        replicas[shardMessage.shard] = replica
+        context.events("shard \(shardMessage.shard): joined, contacted by leader \(shardMessage.message.from)")
+        return replica
+    }
+
+    private func publish(_ replica: ShardReplica) {
+        let node = replica.node
+        context.publish(replica.shard, .init(role: node.role, leader: node.leader, term: node.term,
+                                             members: node.latestMembership.voterAddresses.merging(node.latestMembership.observerAddresses) { first, _ in first }))
+    }
+
+    // MARK: - Ready processing
+
+    private func processReadies() {
+        var work: [(ShardReplica, Ready)] = []
+        for shard in replicas.keys.sorted() {
+            let replica = replicas[shard]!
+            if replica.node.hasReady {
+                work.append((replica, replica.node.ready()))
+            }
+        }
+        guard !work.isEmpty else { return }
+        for (replica, ready) in work { send(ready.messages, from: replica) }
+
+        var updates: [ReplicaLogUpdate] = []
+        var updated: [(ShardReplica, ReplicaLogUpdate)] = []
+        for (replica, ready) in work where ready.needsPersistence {
+            var update = ReplicaLogUpdate(shard: replica.shard)
+            update.hardState = ready.hardState
+            update.entries = ready.entries
+            if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
+                let file = snapshotPath(replica.shard, metadata)
+                ensureDirectory(for: replica.shard)
+                if rename(received.file, file) != 0 {
+                    context.events("shard \(replica.shard): cannot move received snapshot: \(String(cString: strerror(errno)))")
+                }
+                update.snapshot = StoredSnapshot(metadata: metadata, file: file)
+                replica.receivedSnapshots[metadata.index] = (received.stateMachine, file)
+            }
+            updates.append(update)
+            updated.append((replica, update))
+        }
+        if !updates.isEmpty { persist(updates) }
+        for (replica, update) in updated { replica.log.applied(update) }
+
+        for (replica, ready) in work { send(ready.messagesAfterPersist, from: replica) }
+        for (replica, ready) in work { apply(ready, to: replica) }
+    }
+
+    /// Writes durably, retrying while the store fails (a full disk, say): nothing may be
+    /// acknowledged or applied before it is durable, and nothing is dropped.
+    private func persist(_ updates: [ReplicaLogUpdate]) {
+        var attempt = 0
+        while true {
+            do {
+                try context.store.persist(updates)
+                return
+            } catch {
+                attempt += 1
+                if attempt == 1 || attempt % 50 == 0 {
+                    context.events("log store write failed (attempt \(attempt)), retrying: \(error)")
+                }
+                if attempt == 1 {
+                    for replica in replicas.values { replica.failAll(.failed("log store write failed: \(error)")) }
+                }
+                usleep(UInt32(min(attempt, 50)) * 20_000)
+            }
+        }
+    }
+
+    private func send(_ messages: [Message], from replica: ShardReplica) {
+        guard !messages.isEmpty else { return }
+        var plain: [ShardMessage] = []
+        plain.reserveCapacity(messages.count)
+        for message in messages {
+            if case .installSnapshot = message.kind {
+                sendSnapshot(ShardMessage(shard: replica.shard, message: message), from: replica)
+            } else {
+                plain.append(ShardMessage(shard: replica.shard, message: message))
+            }
+        }
+        if !plain.isEmpty { context.transport.send(plain) }
+    }
+
+    private func sendSnapshot(_ message: ShardMessage, from replica: ShardReplica) {
+        guard let file = replica.log.snapshotFile else {
+            replica.node.reportSnapshot(to: message.message.to, succeeded: false)
+            return
+        }
+        let queue = self.queue
+        let shard = replica.shard
+        let peer = message.message.to
+        context.events("shard \(shard): sending snapshot \(replica.log.snapshot.index) to \(peer)")
+        context.transport.sendSnapshot(message, file: file) { succeeded in
+            queue.push(.snapshotSent(shard, peer, succeeded: succeeded), force: true)
+        }
+    }
+
+    private func apply(_ ready: Ready, to replica: ShardReplica) {
+        if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
+            replica.stateMachine = received.stateMachine
+            replica.lastSnapshotIndex = metadata.index
+            for (index, _) in replica.receivedSnapshots where index <= metadata.index && index != metadata.index {
+                unlink(replica.receivedSnapshots[index]!.file)
+            }
+            replica.receivedSnapshots = replica.receivedSnapshots.filter { $0.key > metadata.index }
+            for (index, pending) in replica.pendingProposals where index <= metadata.index {
+                replica.pendingProposals[index] = nil
+                pending.continuation.resume(returning: .failure(.timeout))
+            }
+            context.events("shard \(replica.shard): installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)")
+        }
+        var membershipChanged = false
+        for entry in ready.committedEntries {
+            var result = KeyValueResult.ok
+            switch entry.payload {
+            case .command(let bytes):
+                if let command = try? KeyValueCommand(decoding: bytes) {
+                    result = replica.stateMachine.apply(command)
+                }
+            case .membershipChange(let change):
+                membershipChanged = true
+                context.events("shard \(replica.shard): applied \(change) at \(entry.index)")
+            case .empty:
+                break
+            }
+            if let pending = replica.pendingProposals.removeValue(forKey: entry.index) {
+                if pending.term == entry.term {
+                    pending.continuation.resume(returning: pending.isMembershipChange ? .done : .applied(result))
+                } else {
+                    // Another leader's entry took the slot: ours was never committed.
+                    pending.continuation.resume(returning: .failure(.noLeader))
+                }
+            }
+        }
+        replica.confirmedReads.append(contentsOf: ready.readStates)
+        for request in ready.failedReads {
+            replica.pendingReads.removeValue(forKey: request)?.continuation.resume(returning: .failure(.noLeader))
+        }
+        if let change = ready.roleChange {
+            if change.role == .leader {
+                context.events("shard \(replica.shard): leader elected: \(change.leader) term \(change.term)")
+            }
+            if change.role == .removed {
+                context.events("shard \(replica.shard): this replica was removed")
+            }
+        }
+        replica.node.advance(ready)
+        if ready.roleChange != nil || membershipChanged || ready.snapshot != nil { publish(replica) }
+        if replica.node.role == .removed { replica.failAll(.unknownShard(replica.shard)) }
+        serveReads(replica)
+        resolveTransfers(replica)
+        if replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries {
+            do {
+                _ = try takeSnapshot(replica)
+            } catch {
+                context.events("shard \(replica.shard): automatic snapshot failed: \(error)")
+            }
+        }
+    }
+
+    private func serveReads(_ replica: ShardReplica) {
+        guard !replica.confirmedReads.isEmpty else { return }
+        let applied = replica.node.appliedIndex
+        var waiting: [ReadState] = []
+        for state in replica.confirmedReads {
+            guard state.index <= applied else {
+                waiting.append(state)
+                continue
+            }
+            for request in state.requests {
+                guard let pending = replica.pendingReads.removeValue(forKey: request) else { continue }
+                pending.continuation.resume(returning: .value(replica.stateMachine.value(for: pending.key)))
+            }
+        }
+        replica.confirmedReads = waiting
+    }
+
+    private func resolveTransfers(_ replica: ShardReplica) {
+        guard !replica.pendingTransfers.isEmpty else { return }
+        let leader = replica.node.leader
+        let done = replica.pendingTransfers.filter { $0.target == leader }
+        replica.pendingTransfers.removeAll { $0.target == leader }
+        for pending in done { pending.continuation.resume(returning: .done) }
+    }
+
+    // MARK: - Snapshots
+
+    func snapshotPath(_ shard: ShardID, _ metadata: SnapshotMetadata) -> String {
+        "\(context.snapshotDirectory)/shard-\(shard)/snapshot-\(metadata.index)-\(metadata.term).flsnap"
+    }
+
+    private func ensureDirectory(for shard: ShardID) {
+        try? FileManager.default.createDirectory(atPath: "\(context.snapshotDirectory)/shard-\(shard)", withIntermediateDirectories: true)
+    }
+
+    /// Snapshots the state machine at the applied index, records it durably and compacts the
+    /// log behind it (keeping `compactionKeepEntries`).
+    private func takeSnapshot(_ replica: ShardReplica) throws -> LogIndex {
+        let metadata = replica.node.snapshotMetadataAtApplied
+        guard metadata.index > replica.log.snapshot.index else { return replica.log.snapshot.index }
+        ensureDirectory(for: replica.shard)
+        let file = snapshotPath(replica.shard, metadata)
+        try SnapshotFile.write(.init(clusterID: configuration.clusterID, shard: replica.shard, metadata: metadata),
+                               stateMachine: replica.stateMachine, to: file)
+        let previousFile = replica.log.snapshotFile
+        var update = ReplicaLogUpdate(shard: replica.shard)
+        update.snapshot = StoredSnapshot(metadata: metadata, file: file)
+        let keep = configuration.compactionKeepEntries
+        if metadata.index.rawValue > keep {
+            update.compactThrough = LogIndex(metadata.index.rawValue - keep)
+        }
+        persist([update])
+        replica.log.applied(update)
+        replica.lastSnapshotIndex = metadata.index
+        if let previousFile, previousFile != file { unlink(previousFile) }
+        return metadata.index
+    }
+}
