@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "FlotillaRaft", targets: ["FlotillaRaft"]),
         .executable(name: "flotilla-simulate", targets: ["FlotillaSimulateTool"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+    ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
         .target(name: "FlotillaRaft"),
@@ -21,6 +24,13 @@ let package = Package(
         // The NodeHost: many shards per process, the key-value state machine, snapshots.
         .target(name: "FlotillaHost", dependencies: ["FlotillaRaft"]),
         .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
+        // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.
+        .target(name: "FlotillaTransport", dependencies: [
+            "FlotillaHost", "FlotillaRaft",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "FlotillaTransportTests", dependencies: ["FlotillaTransport", "FlotillaHost", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
         // END log store targets
     ],

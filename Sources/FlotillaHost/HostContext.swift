@@ -22,6 +22,8 @@ final class HostContext: Sendable {
     let shards = Mutex<[ShardID: ShardInfo]>([:])
     let transferCounter = Atomic<UInt64>(1)
     let startNanoseconds: UInt64
+    /// The cluster's identity; zero on a joining host until a peer tells it.
+    let clusterIdentity: Atomic<UInt64>
 
     init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
          events: @escaping @Sendable (String) -> Void) {
@@ -31,6 +33,7 @@ final class HostContext: Sendable {
         self.events = events
         snapshotDirectory = configuration.dataDirectory + "/snapshots"
         startNanoseconds = Self.monotonicNanoseconds()
+        clusterIdentity = Atomic(configuration.clusterID)
     }
 
     static func monotonicNanoseconds() -> UInt64 {

@@ -63,6 +63,14 @@ public final class NodeHost: HostMessageReceiver {
         for worker in workers { worker.stop() }
     }
 
+    /// The cluster this host belongs to; zero on a joining host that has not heard from a peer.
+    public var clusterID: UInt64 { context.clusterIdentity.load(ordering: .acquiring) }
+
+    /// A joining host learned its cluster's identity (from the transport's handshake).
+    public func adoptClusterIdentity(_ identity: UInt64) {
+        _ = context.clusterIdentity.compareExchange(expected: 0, desired: identity, ordering: .acquiringAndReleasing)
+    }
+
     /// The shards this host holds a replica of.
     public var hostedShards: [ShardID] { context.shards.withLock { $0.keys.sorted() } }
 
@@ -213,7 +221,7 @@ public final class NodeHost: HostMessageReceiver {
         }
         do {
             let loaded = try SnapshotFile.read(from: file)
-            guard loaded.header.clusterID == configuration.clusterID else {
+            guard loaded.header.clusterID == clusterID else {
                 throw SnapshotFileError.corrupt("snapshot of another cluster (\(loaded.header.clusterID))")
             }
             guard loaded.header.shard == message.shard, loaded.header.metadata == metadata else {

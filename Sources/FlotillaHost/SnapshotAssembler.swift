@@ -1,4 +1,5 @@
 import FlotillaRaft
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ public final class SnapshotAssembler: Sendable {
         self.directory = directory
         self.transfersMax = transfersMax
         self.transferBytesMax = transferBytesMax
-        mkdir(directory, 0o755)
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
     public func receive(_ chunk: SnapshotChunk) -> Outcome {
@@ -46,6 +47,7 @@ public final class SnapshotAssembler: Sendable {
                 guard let message = chunk.message else { return .rejected("first chunk without its message") }
                 guard transfers.count < transfersMax else { return .rejected("too many snapshot transfers in progress") }
                 let file = "\(directory)/incoming-\(chunk.shard)-\(chunk.from)-\(chunk.transferID).flsnap"
+                try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 let descriptor = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
                 guard descriptor >= 0 else { return .rejected("cannot create \(file)") }
                 transfer = Transfer(file: file, descriptor: descriptor, nextSequence: 0, bytes: 0, message: message)

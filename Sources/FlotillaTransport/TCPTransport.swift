@@ -1,0 +1,226 @@
+import FlotillaHost
+import FlotillaRaft
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The SwiftNIO transport between hosts: one long-lived connection per peer for Raft messages
+/// (the messages of many shards share a frame), a separate connection per snapshot transfer
+/// so that chunks never queue ahead of heartbeats, a cluster identity in the handshake, bounded
+/// queues that drop rather than block, reconnection with backoff that resolves the peer's name
+/// again each time, and request forwarding between hosts.
+public final class TCPTransport: HostTransport {
+    public let configuration: TCPTransportConfiguration
+    let group: MultiThreadedEventLoopGroup
+    let assembler: SnapshotAssembler
+    private let receiver = Mutex<(any HostMessageReceiver)?>(nil)
+    private let forwardHandler = Mutex<(@Sendable ([UInt8]) async -> [UInt8])?>(nil)
+    private let peers = Mutex<[ReplicaID: PeerLink]>([:])
+    private let addresses = Mutex<[ReplicaID: String]>([:])
+    let clusterIdentity: Atomic<UInt64>
+    private let adoptedIdentity = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
+    let statistics = Mutex(TCPTransportStatistics())
+    private let serverChannel = Mutex<Channel?>(nil)
+    let transferCounter = Atomic<UInt64>(UInt64(UInt32.random(in: 1...UInt32.max)) << 20)
+
+    public init(configuration: TCPTransportConfiguration, threads: Int = 2) {
+        self.configuration = configuration
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        assembler = SnapshotAssembler(directory: configuration.snapshotReceiveDirectory)
+        clusterIdentity = Atomic(configuration.clusterID)
+    }
+
+    public var currentStatistics: TCPTransportStatistics { statistics.withLock { $0 } }
+    public var clusterID: UInt64 { clusterIdentity.load(ordering: .acquiring) }
+
+    /// Where messages from peers go; set before `start`.
+    public func setReceiver(_ receiver: any HostMessageReceiver) { self.receiver.withLock { $0 = receiver } }
+
+    /// Serves requests that other hosts forward here.
+    public func setForwardHandler(_ handler: @escaping @Sendable ([UInt8]) async -> [UInt8]) {
+        forwardHandler.withLock { $0 = handler }
+    }
+
+    /// Called once when a joining host learns its cluster's identity from a peer.
+    public func onClusterIdentityAdopted(_ handler: @escaping @Sendable (UInt64) -> Void) {
+        adoptedIdentity.withLock { $0 = handler }
+    }
+
+    /// Binds the listening socket (with SO_REUSEADDR, so a host restarted right after a kill
+    /// binds again at once).
+    public func start() throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let corrupt: @Sendable () -> Void = { [self] in statistics.withLock { $0.framesCorrupt += 1 } }
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(InboundConnectionHandler(transport: self))
+                }
+            }
+        let channel = try bootstrap.bind(host: configuration.listenHost, port: configuration.listenPort).wait()
+        serverChannel.withLock { $0 = channel }
+    }
+
+    /// The port actually bound (useful when configured with port 0).
+    public var boundPort: Int? { serverChannel.withLock { $0?.localAddress?.port } }
+
+    public func shutdown() {
+        if let channel = serverChannel.withLock({ $0 }) { try? channel.close().wait() }
+        let links = peers.withLock { peers -> [PeerLink] in
+            defer { peers = [:] }
+            return Array(peers.values)
+        }
+        for link in links { link.close() }
+        try? group.syncShutdownGracefully()
+    }
+
+    // MARK: - HostTransport
+
+    public func updateAddresses(_ newAddresses: [ReplicaID: String]) {
+        addresses.withLock { table in
+            for (node, address) in newAddresses where node != configuration.nodeID { table[node] = address }
+        }
+        let links = peers.withLock { Array($0.values) }
+        for link in links {
+            if let address = newAddresses[link.node] { link.setAddress(address) }
+        }
+    }
+
+    /// Sets a peer's address directly (the `--members` list).
+    public func setAddress(_ address: String, for node: ReplicaID) { updateAddresses([node: address]) }
+
+    func link(for node: ReplicaID) -> PeerLink? {
+        if let existing = peers.withLock({ $0[node] }) { return existing }
+        guard let address = addresses.withLock({ $0[node] }) else { return nil }
+        return peers.withLock { peers in
+            if let existing = peers[node] { return existing }
+            let link = PeerLink(node: node, address: address, transport: self, eventLoop: group.next())
+            peers[node] = link
+            return link
+        }
+    }
+
+    public func send(_ messages: [ShardMessage]) {
+        var byPeer: [ReplicaID: [ShardMessage]] = [:]
+        for message in messages { byPeer[message.message.to, default: []].append(message) }
+        for (node, batch) in byPeer {
+            guard let link = link(for: node) else {
+                statistics.withLock { $0.messagesDropped += batch.count }
+                continue
+            }
+            // Cap frames near 8 MiB so one shard's catch-up never builds a giant frame.
+            var writer = ByteWriter(capacity: 1024)
+            var count: UInt32 = 0
+            var body = ByteWriter(capacity: 1024)
+            func flush() {
+                guard count > 0 else { return }
+                writer = ByteWriter(capacity: body.bytes.count + 4)
+                writer.write(count)
+                writer.writeRaw(body.bytes)
+                link.enqueue(TransportFrame(kind: .messages, body: writer.bytes))
+                body = ByteWriter(capacity: 1024)
+                count = 0
+            }
+            for message in batch {
+                body.write(message.shard.rawValue)
+                RaftWireFormat.encode(message.message, into: &body)
+                count += 1
+                if body.bytes.count >= 8 << 20 { flush() }
+            }
+            flush()
+        }
+    }
+
+    public func sendSnapshot(_ message: ShardMessage, file: String, completion: @escaping @Sendable (Bool) -> Void) {
+        guard let address = addresses.withLock({ $0[message.message.to] }) else {
+            completion(false)
+            return
+        }
+        let transferID = transferCounter.add(1, ordering: .relaxed).newValue
+        SnapshotSender(transport: self, address: address, message: message, file: file, transferID: transferID,
+                       eventLoop: group.next(), completion: completion).start()
+    }
+
+    /// Relays an opaque request to `node` and waits for its answer.
+    public func forward(to node: ReplicaID, payload: [UInt8]) async throws -> [UInt8] {
+        guard let link = link(for: node) else { throw TCPTransportError.unknownPeer(node) }
+        return try await link.forward(payload, timeoutMilliseconds: configuration.forwardTimeoutMilliseconds)
+    }
+
+    // MARK: - Inbound
+
+    /// Checks a peer's hello; adopts the cluster identity when this host has none yet.
+    func accept(hello body: [UInt8]) -> Bool {
+        var reader = ByteReader(body)
+        guard let peerCluster = try? reader.readUInt64() else { return false }
+        let ours = clusterIdentity.load(ordering: .acquiring)
+        if ours == 0 && peerCluster != 0 {
+            let (exchanged, _) = clusterIdentity.compareExchange(expected: 0, desired: peerCluster, ordering: .acquiringAndReleasing)
+            if exchanged, let handler = adoptedIdentity.withLock({ $0 }) { handler(peerCluster) }
+            return true
+        }
+        if peerCluster == ours || peerCluster == 0 { return true }
+        statistics.withLock { $0.connectionsRefused += 1 }
+        return false
+    }
+
+    func helloFrame() -> TransportFrame {
+        var writer = ByteWriter(capacity: 16)
+        writer.write(clusterIdentity.load(ordering: .acquiring))
+        writer.write(configuration.nodeID.rawValue)
+        return TransportFrame(kind: .hello, body: writer.bytes)
+    }
+
+    func deliver(messagesFrame body: [UInt8]) {
+        var reader = ByteReader(body)
+        guard let count = try? reader.readUInt32() else { return }
+        var messages: [ShardMessage] = []
+        messages.reserveCapacity(Int(min(count, 65_536)))
+        for _ in 0..<count {
+            guard let shard = try? reader.readUInt64(), let message = try? RaftWireFormat.decodeMessage(from: &reader) else {
+                statistics.withLock { $0.framesCorrupt += 1 }
+                return
+            }
+            messages.append(ShardMessage(shard: ShardID(shard), message: message))
+        }
+        receiver.withLock { $0 }?.receive(messages)
+    }
+
+    func deliverSnapshot(_ message: ShardMessage, file: String) -> Bool {
+        guard let receiver = receiver.withLock({ $0 }) else {
+            unlink(file)
+            return false
+        }
+        return receiver.receiveSnapshot(message, file: file)
+    }
+
+    func handleForward(_ payload: [UInt8]) async -> [UInt8] {
+        guard let handler = forwardHandler.withLock({ $0 }) else { return [] }
+        return await handler(payload)
+    }
+}
+
+public enum TCPTransportError: Error, CustomStringConvertible {
+    case unknownPeer(ReplicaID)
+    case unreachable(String)
+    case timeout
+
+    public var description: String {
+        switch self {
+        case .unknownPeer(let node): return "no address known for node \(node)"
+        case .unreachable(let detail): return "peer unreachable: \(detail)"
+        case .timeout: return "peer did not answer in time"
+        }
+    }
+}
+
+/// Splits `host:port` (a DNS name is allowed; it is resolved at each connection attempt).
+func splitAddress(_ address: String) -> (host: String, port: Int)? {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
+    return (String(address[..<colon]), port)
+}
