@@ -6,6 +6,8 @@ public struct NodeHostConfiguration: Sendable {
     public var clusterID: UInt64
     /// Snapshots live under `dataDirectory/snapshots`.
     public var dataDirectory: String
+    /// The cluster's number of shards (recorded in exported snapshots).
+    public var shardCount: UInt64 = 16
     public var tickMilliseconds: Int = 50
     public var electionTimeoutTicks: Int = 10
     public var heartbeatIntervalTicks: Int = 1

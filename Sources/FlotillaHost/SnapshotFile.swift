@@ -5,7 +5,7 @@ import Glibc
 
 /// A self-contained snapshot of one shard on disk:
 ///
-///     "FLOTSNAP" | format version u32 | cluster id u64 | shard u64 | metadata
+///     "FLOTSNAP" | format version u32 | cluster id u64 | shard u64 | shard count u64 | metadata
 ///     | record count u64 | records (key blob, value blob)... | "SNAPEND!" | CRC-32C u32
 ///
 /// The checksum covers every byte before it. Files are written to a temporary name, synced
@@ -19,10 +19,13 @@ public enum SnapshotFile {
     public struct Header: Sendable, Equatable {
         public var clusterID: UInt64
         public var shard: ShardID
+        /// How many shards the cluster has, so that a restore can tell a set is complete.
+        public var shardCount: UInt64
         public var metadata: SnapshotMetadata
-        public init(clusterID: UInt64, shard: ShardID, metadata: SnapshotMetadata) {
+        public init(clusterID: UInt64, shard: ShardID, shardCount: UInt64, metadata: SnapshotMetadata) {
             self.clusterID = clusterID
             self.shard = shard
+            self.shardCount = shardCount
             self.metadata = metadata
         }
     }
@@ -47,6 +50,7 @@ public enum SnapshotFile {
         head.write(formatVersion)
         head.write(header.clusterID)
         head.write(header.shard.rawValue)
+        head.write(header.shardCount)
         RaftWireFormat.encode(header.metadata, into: &head)
         head.write(UInt64(stateMachine.count))
         emit(head.bytes)
@@ -123,6 +127,7 @@ public enum SnapshotFile {
         do {
             let clusterID = try reader.readUInt64()
             let shard = ShardID(try reader.readUInt64())
+            let shardCount = try reader.readUInt64()
             let metadata = try RaftWireFormat.decodeSnapshotMetadata(from: &reader)
             let count = try reader.readUInt64()
             var values: [[UInt8]: [UInt8]] = [:]
@@ -132,7 +137,7 @@ public enum SnapshotFile {
                 values[key] = try reader.readBlob()
             }
             guard reader.position == body - endMagic.count else { throw SnapshotFileError.corrupt("\(source) has trailing bytes") }
-            return (Header(clusterID: clusterID, shard: shard, metadata: metadata), KeyValueStateMachine(values: values))
+            return (Header(clusterID: clusterID, shard: shard, shardCount: shardCount, metadata: metadata), KeyValueStateMachine(values: values))
         } catch let error as SnapshotFileError {
             throw error
         } catch {

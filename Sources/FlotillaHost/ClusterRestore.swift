@@ -1,0 +1,132 @@
+import FlotillaRaft
+import Foundation
+
+/// Builds a host's replicas offline from exported snapshots, one per shard, with new voters:
+/// the way back when a shard lost its quorum for good or a cluster moves (etcd's snapshot
+/// restore, Dragonboat's ImportSnapshot).
+///
+/// Two traps are avoided. The restored cluster gets a new identity (derived from the inputs, so
+/// every host restoring the same files with the same members computes the same one), and its
+/// hosts never talk to hosts of the old cluster. And epochs only move forward: each restored
+/// snapshot sits one index and one term past the exported one, and its configuration index is
+/// that new index, so no configuration of the old cluster can look newer than the restored one.
+public enum ClusterRestore {
+    public struct ValidatedSnapshot: Sendable {
+        public var header: SnapshotFile.Header
+        public var stateMachine: KeyValueStateMachine
+        public var file: String
+    }
+
+    /// Reads and checks a snapshot set: every file valid, one cluster, each shard of `1...K`
+    /// exactly once. Throws with a message naming the problem; reads only.
+    public static func validate(files: [String]) throws(RestoreError) -> [ValidatedSnapshot] {
+        guard !files.isEmpty else { throw .invalidSet("no snapshot files given") }
+        var snapshots: [ValidatedSnapshot] = []
+        for file in files {
+            do {
+                let loaded = try SnapshotFile.read(from: file)
+                snapshots.append(ValidatedSnapshot(header: loaded.header, stateMachine: loaded.stateMachine, file: file))
+            } catch {
+                throw .invalidFile("\(file): \(error)")
+            }
+        }
+        let clusters = Set(snapshots.map(\.header.clusterID))
+        guard clusters.count == 1 else {
+            throw .invalidSet("the files come from different clusters (\(clusters.sorted().map(String.init).joined(separator: ", ")))")
+        }
+        let counts = Set(snapshots.map(\.header.shardCount))
+        guard counts.count == 1, let shardCount = counts.first, shardCount > 0 else {
+            throw .invalidSet("the files disagree on the cluster's shard count")
+        }
+        var seen: [ShardID: String] = [:]
+        for snapshot in snapshots {
+            if let other = seen[snapshot.header.shard] {
+                throw .invalidSet("shard \(snapshot.header.shard) appears twice (\(other) and \(snapshot.file))")
+            }
+            guard snapshot.header.shard.rawValue >= 1, snapshot.header.shard.rawValue <= shardCount else {
+                throw .invalidSet("\(snapshot.file) holds shard \(snapshot.header.shard), outside 1...\(shardCount)")
+            }
+            seen[snapshot.header.shard] = snapshot.file
+        }
+        var missing: [String] = []
+        for number in 1...shardCount where seen[ShardID(number)] == nil { missing.append(String(number)) }
+        guard missing.isEmpty else {
+            throw .invalidSet("the set is incomplete: no snapshot of shard \(missing.joined(separator: ", ")) (the cluster has \(shardCount) shards)")
+        }
+        return snapshots.sorted { $0.header.shard < $1.header.shard }
+    }
+
+    /// The new cluster's identity: the same on every host given the same files and members.
+    public static func restoredClusterID(_ snapshots: [ValidatedSnapshot], members: [ReplicaID: String]) -> UInt64 {
+        var text = "restore:\(snapshots.first?.header.clusterID ?? 0)"
+        for snapshot in snapshots {
+            text += ":\(snapshot.header.shard)@\(snapshot.header.metadata.index)/\(snapshot.header.metadata.term)"
+        }
+        for member in members.keys.sorted() { text += ":\(member)=\(members[member]!)" }
+        return ClusterIdentity.derive(from: text)
+    }
+
+    /// Writes the restored replicas of every shard into `store`, with their snapshot files
+    /// under `snapshotDirectory`. Returns the new cluster identity.
+    public static func restore(_ snapshots: [ValidatedSnapshot], members: [ReplicaID: String],
+                               store: any HostLogStore, snapshotDirectory: String) throws -> UInt64 {
+        guard !members.isEmpty else { throw RestoreError.invalidSet("no members given") }
+        let clusterID = restoredClusterID(snapshots, members: members)
+        var updates: [ReplicaLogUpdate] = []
+        for snapshot in snapshots {
+            let old = snapshot.header.metadata
+            let index = old.index.next
+            let term = old.term.next
+            var removed = old.membership.removed
+            for member in old.membership.members where members[member] == nil { removed.insert(member) }
+            let membership = Membership(voters: members, observers: [:], removed: removed, configurationIndex: index)
+            let metadata = SnapshotMetadata(index: index, term: term, membership: membership)
+            let directory = "\(snapshotDirectory)/shard-\(snapshot.header.shard)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let file = "\(directory)/snapshot-\(index)-\(term).flsnap"
+            let header = SnapshotFile.Header(clusterID: clusterID, shard: snapshot.header.shard,
+                                             shardCount: snapshot.header.shardCount, metadata: metadata)
+            try SnapshotFile.write(header, stateMachine: snapshot.stateMachine, to: file)
+            var update = ReplicaLogUpdate(shard: snapshot.header.shard)
+            update.record = ReplicaRecord(origin: .restore)
+            update.snapshot = StoredSnapshot(metadata: metadata, file: file)
+            update.hardState = HardState(term: term, vote: .none, commit: index)
+            updates.append(update)
+        }
+        try store.persist(updates)
+        return clusterID
+    }
+}
+
+/// Why a restore was refused. Nothing was written.
+public enum RestoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidFile(String)
+    case invalidSet(String)
+    case invalidTarget(String)
+
+    public var description: String {
+        switch self {
+        case .invalidFile(let detail), .invalidSet(let detail), .invalidTarget(let detail): return detail
+        }
+    }
+}
+
+/// Cluster identities: 64-bit values derived from text with FNV-1a, so that hosts booting
+/// from the same `--members` and `--shards` agree without talking.
+public enum ClusterIdentity {
+    public static func derive(from text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash == 0 ? 1 : hash
+    }
+
+    /// The identity of a cluster created by first boot with these members and shard count.
+    public static func forNewCluster(members: [ReplicaID: String], shardCount: UInt64) -> UInt64 {
+        var text = "cluster:\(shardCount)"
+        for member in members.keys.sorted() { text += ":\(member)=\(members[member]!)" }
+        return derive(from: text)
+    }
+}
