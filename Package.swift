@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .library(name: "FlotillaRaft", targets: ["FlotillaRaft"]),
         .executable(name: "flotilla-simulate", targets: ["FlotillaSimulateTool"]),
+        .library(name: "FlotillaLogStore", targets: ["FlotillaLogStore"]),
+        .executable(name: "flotilla-logstore-benchmark", targets: ["FlotillaLogStoreBenchmark"]),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
@@ -19,6 +21,16 @@ let package = Package(
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
+        // The host's one LMDB environment holding every shard's log, with group commit.
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "FlotillaLogStore", dependencies: ["CLMDB", "FlotillaRaft"]),
+        .executableTarget(name: "FlotillaLogStoreBenchmark", dependencies: ["FlotillaLogStore"]),
+        // A child process for the crash and disk-full tests: writes batches, reports each durable one.
+        .executableTarget(name: "FlotillaLogStoreCrashWriter", dependencies: ["FlotillaLogStore"]),
+        .testTarget(
+            name: "FlotillaLogStoreTests",
+            dependencies: ["FlotillaLogStore", "FlotillaLogStoreCrashWriter"]
+        ),
         // END log store targets
     ],
     swiftLanguageModes: [.v6]
