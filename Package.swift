@@ -24,12 +24,12 @@ let package = Package(
         // The host's one LMDB environment holding every shard's log, with group commit.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .target(name: "FlotillaLogStore", dependencies: ["CLMDB", "FlotillaRaft"]),
-        .executableTarget(name: "FlotillaLogStoreBenchmark", dependencies: ["FlotillaLogStore"]),
+        .executableTarget(name: "FlotillaLogStoreBenchmark", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),
         // A child process for the crash and disk-full tests: writes batches, reports each durable one.
-        .executableTarget(name: "FlotillaLogStoreCrashWriter", dependencies: ["FlotillaLogStore"]),
+        .executableTarget(name: "FlotillaLogStoreCrashWriter", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),
         .testTarget(
             name: "FlotillaLogStoreTests",
-            dependencies: ["FlotillaLogStore", "FlotillaLogStoreCrashWriter"]
+            dependencies: ["FlotillaLogStore", "FlotillaRaft", "FlotillaLogStoreCrashWriter"]
         ),
         // END log store targets
     ],

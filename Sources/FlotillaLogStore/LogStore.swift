@@ -18,7 +18,7 @@ public final class LogStore: @unchecked Sendable {
     public let identity: HostIdentity
 
     let environment: Environment
-    private let writer: Writer
+    let writer: Writer
     private let lock: DirectoryLock
     private let configuration: LogStoreConfiguration
     private let closeCondition = NSCondition()
@@ -156,4 +156,10 @@ public final class LogStore: @unchecked Sendable {
             throw error
         }
     }
+}
+
+extension LogStore {
+    /// Write transactions committed since open: with `batch count` it shows how well group
+    /// commit coalesces (each transaction costs one fdatasync).
+    public var transactionCount: Int { writer.transactionCount }
 }

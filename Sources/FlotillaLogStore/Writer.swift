@@ -27,6 +27,9 @@ final class Writer: @unchecked Sendable {
     private var queuedBytes = 0
     private var isStopping = false
     private var hasFinished = false
+    private var isSuspended = false
+    /// Write transactions committed so far; tests read it to see batches coalesce.
+    private var committedTransactions = 0
     /// Set after a failure that leaves durability unknown: every later write is refused.
     private var failure: LogStoreError?
 
@@ -59,6 +62,34 @@ final class Writer: @unchecked Sendable {
         condition.signal()
     }
 
+    /// Holds the writer between transactions so that tests can queue batches deterministically
+    /// (to see them share one transaction, or fill the queue).
+    func suspend() {
+        condition.lock()
+        isSuspended = true
+        condition.unlock()
+    }
+
+    func resume() {
+        condition.lock()
+        isSuspended = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var transactionCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return committedTransactions
+    }
+
+    /// The number of batches waiting for the writer.
+    var queuedRequestCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count - queueHead
+    }
+
     /// Writes what is queued, makes it durable, and stops the thread; later submits throw `closed`.
     func stop() {
         condition.lock()
@@ -72,7 +103,9 @@ final class Writer: @unchecked Sendable {
         var unsynced: [PendingWrite] = []
         while true {
             condition.lock()
-            while queue.count == queueHead && unsynced.isEmpty && !isStopping { condition.wait() }
+            while (queue.count == queueHead && unsynced.isEmpty && !isStopping) || (isSuspended && !isStopping) {
+                condition.wait()
+            }
             let group = takeGroup()
             let stopping = isStopping
             condition.unlock()
@@ -178,6 +211,9 @@ final class Writer: @unchecked Sendable {
         } else {
             // On failure LMDB has already freed the transaction.
             try environment.commit(transaction)
+            condition.lock()
+            committedTransactions += 1
+            condition.unlock()
         }
         return (accepted, rejected)
     }
