@@ -48,6 +48,10 @@ final class Environment: @unchecked Sendable {
                 throw LogStoreError.diskFull(path: path, code: code)
             }
             try LMDBFailure.check(code, "mdb_env_open \(path)")
+            // Reader slots left by a process that died (SIGKILL) would pin old pages and stop
+            // LMDB from reusing them; clear them.
+            var staleReaders: Int32 = 0
+            try LMDBFailure.check(mdb_reader_check(handle, &staleReaders), "mdb_reader_check")
             // An existing file larger than the configured start keeps its size.
             var information = MDB_envinfo()
             mdb_env_info(handle, &information)
@@ -84,7 +88,11 @@ final class Environment: @unchecked Sendable {
                 try LMDBFailure.check(mdb_dbi_open(transaction.handle, "host", UInt32(MDB_CREATE), &hostDatabase), "mdb_dbi_open host")
             } else {
                 try LMDBFailure.check(code, "mdb_dbi_open host")
-                existed = true
+                // A host database without records is a creation interrupted before the identity
+                // was written: nothing else can have been stored yet, so it counts as new.
+                var statistics = MDB_stat()
+                try LMDBFailure.check(mdb_stat(transaction.handle, hostDatabase, &statistics), "mdb_stat host")
+                existed = statistics.ms_entries > 0
             }
             host = hostDatabase
             var database: MDB_dbi = 0
