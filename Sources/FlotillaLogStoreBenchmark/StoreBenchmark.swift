@@ -40,6 +40,9 @@ struct StoreBenchmark {
 
     let directory: String
     let seconds: Double
+    /// Each configuration also stops after writing this many bytes, so that the large batches do
+    /// not write gigabytes (and exhaust a virtual disk's write budget) to measure a rate.
+    var bytesBudget = 512 << 20
 
     func run(_ configuration: Configuration) async throws -> Result {
         let storeDirectory = directory + "/store-\(UUID().uuidString)"
@@ -61,6 +64,7 @@ struct StoreBenchmark {
         let transactionsBefore = store.transactionCount
         let start = Clock.now()
         let deadline = start + seconds
+        let bytesPerCaller = bytesBudget / configuration.callers
         let batches = try await withThrowingTaskGroup(of: Int.self) { group in
             for caller in 0..<configuration.callers {
                 group.addTask {
@@ -68,7 +72,7 @@ struct StoreBenchmark {
                     repeat {
                         try await store.write(batch(configuration, caller: caller, number: number, payload: payload))
                         number += 1
-                    } while Clock.now() < deadline
+                    } while Clock.now() < deadline && (number - startBatch) * configuration.batchBytes < bytesPerCaller
                     return number - startBatch
                 }
             }
