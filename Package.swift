@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .library(name: "FlotillaRaft", targets: ["FlotillaRaft"]),
         .executable(name: "flotilla-simulate", targets: ["FlotillaSimulateTool"]),
+        .library(name: "FlotillaLogStore", targets: ["FlotillaLogStore"]),
+        .executable(name: "flotilla-logstore-benchmark", targets: ["FlotillaLogStoreBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
@@ -32,6 +34,16 @@ let package = Package(
         ]),
         .testTarget(name: "FlotillaTransportTests", dependencies: ["FlotillaTransport", "FlotillaHost", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
+        // The host's one LMDB environment holding every shard's log, with group commit.
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "FlotillaLogStore", dependencies: ["CLMDB", "FlotillaRaft"]),
+        .executableTarget(name: "FlotillaLogStoreBenchmark", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),
+        // A child process for the crash and disk-full tests: writes batches, reports each durable one.
+        .executableTarget(name: "FlotillaLogStoreCrashWriter", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),
+        .testTarget(
+            name: "FlotillaLogStoreTests",
+            dependencies: ["FlotillaLogStore", "FlotillaRaft", "FlotillaLogStoreCrashWriter"]
+        ),
         // END log store targets
     ],
     swiftLanguageModes: [.v6]

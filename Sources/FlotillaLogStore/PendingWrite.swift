@@ -1,0 +1,49 @@
+import Foundation
+
+/// A batch waiting for the writer, and how to tell its caller the outcome.
+final class PendingWrite: @unchecked Sendable {
+    enum Completion {
+        case continuation(CheckedContinuation<Void, any Error>)
+        case waiter(SynchronousWaiter)
+    }
+
+    let batch: WriteBatch
+    let sizeBytes: Int
+    private let completion: Completion
+
+    init(batch: WriteBatch, completion: Completion) {
+        self.batch = batch
+        self.sizeBytes = batch.sizeBytes
+        self.completion = completion
+    }
+
+    /// Called exactly once, by the writer thread (or by `submit` when the queue refuses it).
+    func complete(_ result: Result<Void, LogStoreError>) {
+        switch completion {
+        case let .continuation(continuation):
+            continuation.resume(with: result.mapError { $0 as any Error })
+        case let .waiter(waiter):
+            waiter.finish(result)
+        }
+    }
+}
+
+/// Blocks a non-async caller (a worker thread) until the writer reports its batch's outcome.
+final class SynchronousWaiter: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<Void, LogStoreError>?
+
+    func finish(_ outcome: Result<Void, LogStoreError>) {
+        condition.lock()
+        result = outcome
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> Result<Void, LogStoreError> {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil { condition.wait() }
+        return result!
+    }
+}
