@@ -33,6 +33,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FlotillaTransportTests", dependencies: ["FlotillaTransport", "FlotillaHost", "FlotillaRaft"]),
+        // A running host assembled: the LMDB store behind the NodeHost, first boot, restore.
+        .target(name: "FlotillaNode", dependencies: [
+            "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
+        ]),
+        .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
         // The host's one LMDB environment holding every shard's log, with group commit.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),

@@ -1,0 +1,87 @@
+import FlotillaHost
+import FlotillaLogStore
+import FlotillaRaft
+
+/// The NodeHost's `HostLogStore` on the LMDB log store: every shard's replica of this host in
+/// one environment, each `persist` one group-committed write.
+///
+/// The stored record's role field is written at creation as a hint for operators only: the
+/// host derives every replica's role from the membership in its own log and snapshot.
+public final class LMDBHostLogStore: HostLogStore {
+    public let store: LogStore
+    let replica: ReplicaID
+
+    public init(store: LogStore) {
+        self.store = store
+        replica = ReplicaID(store.identity.nodeID)
+    }
+
+    public func persist(_ updates: [ReplicaLogUpdate]) throws {
+        var converted: [ReplicaUpdate] = []
+        converted.reserveCapacity(updates.count)
+        for update in updates {
+            var stored = ReplicaUpdate(shard: update.shard, replica: replica, removesReplica: update.delete)
+            if let record = update.record {
+                let role: ReplicaRole = record.origin == .join ? .observer : .voter
+                let origin: FlotillaLogStore.ReplicaOrigin
+                switch record.origin {
+                case .bootstrap: origin = .bootstrap
+                case .join: origin = .join
+                case .restore: origin = .restore
+                }
+                stored.record = StoredReplicaRecord(role: role, origin: origin)
+            }
+            if let snapshot = update.snapshot {
+                stored.snapshot = StoredSnapshotRecord(
+                    index: snapshot.metadata.index, term: snapshot.metadata.term,
+                    membership: RaftWireFormat.encode(snapshot.metadata.membership), fileName: snapshot.file)
+            }
+            if let through = update.compactThrough {
+                let term = try store.term(shard: update.shard, replica: replica, at: through) ?? .zero
+                stored.compaction = LogPosition(index: through, term: term)
+            } else if let snapshot = update.snapshot {
+                // A snapshot received from the leader: drop what it covers (the whole log when
+                // the log disagrees with it).
+                stored.compaction = LogPosition(index: snapshot.metadata.index, term: snapshot.metadata.term)
+            }
+            stored.entries = update.entries.map {
+                StoredEntry(index: $0.index, term: $0.term, payload: RaftWireFormat.encode($0.payload))
+            }
+            if let hardState = update.hardState {
+                stored.hardState = StoredHardState(term: hardState.term, vote: hardState.vote, commit: hardState.commit)
+            }
+            converted.append(stored)
+        }
+        try store.writeSynchronously(WriteBatch(updates: converted))
+    }
+
+    public func loadReplicas() throws -> [StoredReplica] {
+        try store.recoverReplicas().filter { $0.replica == replica && $0.record != nil }.map { recovered in
+            var snapshot: StoredSnapshot?
+            if let record = recovered.snapshot, let file = record.fileName {
+                let membership = try RaftWireFormat.decodeMembership(record.membership)
+                snapshot = StoredSnapshot(metadata: SnapshotMetadata(index: record.index, term: record.term, membership: membership), file: file)
+            }
+            let origin: FlotillaHost.ReplicaOrigin
+            switch recovered.record!.origin {
+            case .bootstrap: origin = .bootstrap
+            case .join: origin = .join
+            case .restore: origin = .restore
+            }
+            let hardState = recovered.hardState.map { HardState(term: $0.term, vote: $0.vote, commit: $0.commit) } ?? HardState()
+            return StoredReplica(shard: recovered.shard, record: ReplicaRecord(origin: origin), hardState: hardState,
+                                 snapshot: snapshot, firstIndex: recovered.bounds.firstIndex, lastIndex: recovered.bounds.lastIndex,
+                                 compactedTerm: recovered.bounds.compacted.term)
+        }
+    }
+
+    public func entries(shard: ShardID, from: LogIndex, through: LogIndex, bytesMax: Int) throws -> [Entry] {
+        try store.entries(shard: shard, replica: replica, from: from, through: through, byteLimit: bytesMax).map {
+            Entry(index: $0.index, term: $0.term, payload: try RaftWireFormat.decodePayload($0.payload))
+        }
+    }
+
+    public func term(shard: ShardID, at index: LogIndex) throws -> Term? {
+        try store.term(shard: shard, replica: replica, at: index)
+    }
+}
