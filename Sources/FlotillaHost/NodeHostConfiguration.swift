@@ -27,7 +27,7 @@ public struct NodeHostConfiguration: Sendable {
     public var messageBytesMax: Int = 1 << 20
     /// An idle shard (nothing proposed, nothing to replicate) stops ticking after this many
     /// ticks without activity; any message or request wakes it.
-    public var quiesceAfterTicks: Int = 0
+    public var quiesceAfterTicks: Int = 100
 
     public init(nodeID: ReplicaID, clusterID: UInt64, dataDirectory: String) {
         self.nodeID = nodeID

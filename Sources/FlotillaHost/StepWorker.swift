@@ -60,7 +60,7 @@ final class StepWorker: @unchecked Sendable {
         case .messages(let messages):
             for shardMessage in messages {
                 guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage) else { continue }
-                replica.ticksSinceActivity = 0
+                if Self.isActivity(shardMessage.message) { replica.ticksSinceActivity = 0 }
                 replica.node.step(shardMessage.message)
             }
         case .propose(let shard, let command, let continuation):
@@ -100,8 +100,9 @@ final class StepWorker: @unchecked Sendable {
         case .tick:
             let now = context.nowMilliseconds
             for replica in replicas.values {
-                replica.node.tick()
-                expireRequests(replica, now: now)
+                if !isQuiesced(replica) { replica.node.tick() }
+                if replica.ticksSinceActivity < Int.max { replica.ticksSinceActivity += 1 }
+                if replica.pendingCount > 0 { expireRequests(replica, now: now) }
             }
         case .snapshotReceived(let shardMessage, let stateMachine, let file):
             guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage),
@@ -124,6 +125,38 @@ final class StepWorker: @unchecked Sendable {
             }
         case .stop:
             break
+        }
+    }
+
+    /// Whether a message shows that something is happening in the shard. Heartbeats and the
+    /// empty appends that carry a commit index do not, so that an idle shard can fall quiet.
+    static func isActivity(_ message: Message) -> Bool {
+        switch message.kind {
+        case .heartbeat, .heartbeatResponse: return false
+        case .append(let append): return !append.entries.isEmpty
+        case .appendResponse(let response): return response.rejected
+        default: return true
+        }
+    }
+
+    /// An idle shard stops ticking (no heartbeats, no elections) once nothing has happened in
+    /// it for `quiesceAfterTicks`: followers first, the leader two ticks later and only when
+    /// every follower holds its whole log. Any request or any message other than a heartbeat
+    /// wakes it; a quiet follower still answers heartbeats.
+    private func isQuiesced(_ replica: ShardReplica) -> Bool {
+        let threshold = configuration.quiesceAfterTicks
+        guard threshold > 0 else { return false }
+        let node = replica.node
+        switch node.role {
+        case .leader:
+            guard replica.ticksSinceActivity >= threshold + 2, node.commitIndex == node.lastIndex else { return false }
+            return node.followerProgress.values.allSatisfy { $0.match == node.lastIndex }
+        case .follower, .observer:
+            return node.leader != .none && replica.ticksSinceActivity >= threshold
+        case .removed:
+            return true
+        case .preCandidate, .candidate:
+            return false
         }
     }
 
