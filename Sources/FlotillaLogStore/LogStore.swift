@@ -29,9 +29,9 @@ public final class LogStore: @unchecked Sendable {
     /// Refuses a directory another process (or another open store) holds, one written by another
     /// format version, and one created for another node id or cluster.
     public init(directory: String, configuration: LogStoreConfiguration) throws {
-        guard configuration.nodeID > 0 else { throw LogStoreError.invalidBatch("node id must be positive") }
+        guard configuration.nodeID > 0 else { throw LogStoreError.invalidConfiguration("node id must be positive") }
         guard configuration.mapSizeBytesInitial > 0, configuration.mapSizeBytesMax >= configuration.mapSizeBytesInitial else {
-            throw LogStoreError.invalidBatch("map size limits: initial \(configuration.mapSizeBytesInitial) must be positive and at most the maximum \(configuration.mapSizeBytesMax)")
+            throw LogStoreError.invalidConfiguration("map size limits: initial \(configuration.mapSizeBytesInitial) must be positive and at most the maximum \(configuration.mapSizeBytesMax)")
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -32,6 +32,8 @@ public enum LogStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An I/O or LMDB failure after which the store cannot promise durability any more: it
     /// refuses every further write and must be closed and opened again.
     case storageFailed(operation: String, code: Int32, message: String)
+    /// The configuration cannot work (a zero node id, map limits the wrong way round).
+    case invalidConfiguration(String)
     /// The store was closed.
     case closed
 
@@ -67,6 +69,8 @@ public enum LogStoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "log store is corrupt: \(reason)"
         case let .storageFailed(operation, code, message):
             return "log store failed in \(operation) (\(code): \(message)); it refuses writes until reopened"
+        case let .invalidConfiguration(reason):
+            return "invalid log store configuration: \(reason)"
         case .closed:
             return "log store is closed"
         }

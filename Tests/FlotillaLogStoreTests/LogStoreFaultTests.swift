@@ -59,9 +59,27 @@ final class LogStoreFaultTests: XCTestCase {
         configuration.mapSizeBytesInitial = 1 << 20
         configuration.mapSizeBytesMax = 64 << 20
         let store = try LogStore(directory: try makeTemporaryDirectory(self), configuration: configuration)
+        // A reader runs all along: growing the map must wait for its transactions, never pull
+        // the map from under them.
+        let reader = Task.detached {
+            var lastSeen = LogIndex.zero
+            while !Task.isCancelled {
+                let bounds = try store.bounds(shard: ShardID(1), replica: ReplicaID(1))
+                XCTAssertGreaterThanOrEqual(bounds.lastIndex, lastSeen)
+                if bounds.lastIndex > .zero {
+                    let entries = try store.entries(shard: ShardID(1), replica: ReplicaID(1), from: bounds.lastIndex,
+                                                    through: bounds.lastIndex, byteLimit: .max)
+                    XCTAssertEqual(entries.first?.payload.count, 1000)
+                }
+                lastSeen = bounds.lastIndex
+            }
+            return lastSeen
+        }
         for round in 0..<UInt64(8) {
             try await store.write(append(makeEntries(round * 1000 + 1...round * 1000 + 1000, term: 1, payloadBytes: 1000)))
         }
+        reader.cancel()
+        _ = try await reader.value
         XCTAssertGreaterThan(store.mapSizeBytes, 8 << 20)
         XCTAssertLessThanOrEqual(store.mapSizeBytes, 64 << 20)
         XCTAssertEqual(try store.bounds(shard: ShardID(1), replica: ReplicaID(1)).lastIndex, LogIndex(8000))
