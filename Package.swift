@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "FlotillaRaft", targets: ["FlotillaRaft"]),
         .executable(name: "flotilla-simulate", targets: ["FlotillaSimulateTool"]),
+        .executable(name: "flotilla-host-benchmark", targets: ["FlotillaHostBenchmark"]),
         .library(name: "FlotillaLogStore", targets: ["FlotillaLogStore"]),
         .executable(name: "flotilla-logstore-benchmark", targets: ["FlotillaLogStoreBenchmark"]),
     ],
@@ -38,6 +39,7 @@ let package = Package(
             "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
         ]),
         .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),
+        .executableTarget(name: "FlotillaHostBenchmark", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),
         // BEGIN log store targets (issue 3)
         // The host's one LMDB environment holding every shard's log, with group commit.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),

@@ -55,11 +55,13 @@ public struct ShardStatus: Sendable, Equatable {
     public var snapshot: LogIndex
     public var membership: Membership
     public var keys: Int
+    /// The shard is idle and quiesced on this replica: no ticks, no heartbeats.
+    public var quiet: Bool
 
     /// `name=value` pairs, as the line protocol prints them.
     public var line: String {
         let voters = membership.voters.map(\.description).joined(separator: ",")
         let observers = membership.observers.map(\.description).joined(separator: ",")
-        return "shard=\(shard) replica=\(replica) role=\(role) leader=\(leader) term=\(term) commit=\(commit) applied=\(applied) last=\(last) snapshot=\(snapshot) voters=\(voters) observers=\(observers) keys=\(keys)"
+        return "shard=\(shard) replica=\(replica) role=\(role) leader=\(leader) term=\(term) commit=\(commit) applied=\(applied) last=\(last) snapshot=\(snapshot) voters=\(voters) observers=\(observers) keys=\(keys) quiet=\(quiet)"
     }
 }

@@ -35,6 +35,8 @@ final class ShardReplica {
     /// Received snapshots waiting for the core to accept them, by index.
     var receivedSnapshots: [LogIndex: (stateMachine: KeyValueStateMachine, file: String)] = [:]
     var ticksSinceActivity = 0
+    /// Quiesced at the last tick; stays so until activity resets `ticksSinceActivity`.
+    var isQuiet = false
 
     init(shard: ShardID, node: RaftNode, log: ReplicaLogView) {
         self.shard = shard
@@ -42,12 +44,17 @@ final class ShardReplica {
         self.log = log
     }
 
+    func noteActivity() {
+        ticksSinceActivity = 0
+        isQuiet = false
+    }
+
     var pendingCount: Int { pendingProposals.count + pendingReads.count + pendingTransfers.count }
 
     var status: ShardStatus {
         ShardStatus(shard: shard, replica: node.id, role: node.role, leader: node.leader, term: node.term,
                     commit: node.commitIndex, applied: node.appliedIndex, last: node.lastIndex,
-                    snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count)
+                    snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count, quiet: isQuiet)
     }
 
     /// Fails every waiting request (shutdown, or the replica left the shard).

@@ -11,6 +11,9 @@ final class StepWorker: @unchecked Sendable {
     let queue: WorkQueue<WorkItem>
     /// Only touched on the worker's own thread.
     private var replicas: [ShardID: ShardReplica] = [:]
+    /// Shards touched since the last round: only these can have something ready, so an idle
+    /// host with thousands of shards does not scan them all each round.
+    private var touched: Set<ShardID> = []
     private let finished = DispatchSemaphore(value: 0)
 
     init(context: HostContext) {
@@ -48,7 +51,13 @@ final class StepWorker: @unchecked Sendable {
                 }
                 handle(item)
             }
-            processReadies()
+            // Advancing may leave more to do at once (a leader's own write completing a commit):
+            // keep going while any touched shard is ready.
+            var rounds = 0
+            while !touched.isEmpty && rounds < 64 {
+                processReadies()
+                rounds += 1
+            }
         }
         for replica in replicas.values { replica.failAll(.shuttingDown) }
     }
@@ -60,8 +69,9 @@ final class StepWorker: @unchecked Sendable {
         case .messages(let messages):
             for shardMessage in messages {
                 guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage) else { continue }
-                if Self.isActivity(shardMessage.message) { replica.ticksSinceActivity = 0 }
+                if Self.isActivity(shardMessage.message) { replica.noteActivity() }
                 replica.node.step(shardMessage.message)
+                touched.insert(shardMessage.shard)
             }
         case .propose(let shard, let command, let continuation):
             guard let replica = replica(shard, continuation) else { return }
@@ -95,12 +105,24 @@ final class StepWorker: @unchecked Sendable {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
         case .admin(let shard, let operation, let continuation):
+            if case .status = operation, let replica = replicas[shard] {
+                continuation.resume(returning: .status(replica.status))
+                return
+            }
             guard let replica = replica(shard, continuation) else { return }
             administer(replica, operation, continuation)
         case .tick:
             let now = context.nowMilliseconds
             for replica in replicas.values {
-                if !isQuiesced(replica) { replica.node.tick() }
+                if replica.isQuiet && replica.ticksSinceActivity > 0 {
+                    replica.ticksSinceActivity += 1
+                    continue
+                }
+                replica.isQuiet = isQuiesced(replica)
+                if !replica.isQuiet {
+                    replica.node.tick()
+                    touched.insert(replica.shard)
+                }
                 if replica.ticksSinceActivity < Int.max { replica.ticksSinceActivity += 1 }
                 if replica.pendingCount > 0 { expireRequests(replica, now: now) }
             }
@@ -113,13 +135,16 @@ final class StepWorker: @unchecked Sendable {
             if let stale = replica.receivedSnapshots[metadata.index] { unlink(stale.file) }
             replica.receivedSnapshots[metadata.index] = (stateMachine, file)
             replica.node.step(shardMessage.message)
+            touched.insert(shardMessage.shard)
         case .snapshotSent(let shard, let peer, let succeeded):
             replicas[shard]?.node.reportSnapshot(to: peer, succeeded: succeeded)
             if !succeeded { replicas[shard]?.node.reportUnreachable(peer) }
+            touched.insert(shard)
         case .addReplica(let stored, let shard, _, _):
             guard replicas[shard] == nil, let stored else { return }
             do {
                 replicas[shard] = try restoreReplica(stored)
+                touched.insert(shard)
             } catch {
                 context.events("shard \(shard): cannot start replica: \(error)")
             }
@@ -145,12 +170,11 @@ final class StepWorker: @unchecked Sendable {
     /// wakes it; a quiet follower still answers heartbeats.
     private func isQuiesced(_ replica: ShardReplica) -> Bool {
         let threshold = configuration.quiesceAfterTicks
-        guard threshold > 0 else { return false }
+        guard threshold > 0, replica.ticksSinceActivity >= threshold else { return false }
         let node = replica.node
         switch node.role {
         case .leader:
-            guard replica.ticksSinceActivity >= threshold + 2, node.commitIndex == node.lastIndex else { return false }
-            return node.followerProgress.values.allSatisfy { $0.match == node.lastIndex }
+            return replica.ticksSinceActivity >= threshold + 2 && node.isReplicationIdle
         case .follower, .observer:
             return node.leader != .none && replica.ticksSinceActivity >= threshold
         case .removed:
@@ -165,7 +189,8 @@ final class StepWorker: @unchecked Sendable {
             continuation.resume(returning: .failure(.unknownShard(shard)))
             return nil
         }
-        replica.ticksSinceActivity = 0
+        replica.noteActivity()
+        touched.insert(shard)
         return replica
     }
 
@@ -209,6 +234,7 @@ final class StepWorker: @unchecked Sendable {
                 continuation.resume(returning: .failure(.failed("export failed: \(error)")))
             }
         case .status:
+            // Asking for status is not activity: an idle shard stays quiet while watched.
             continuation.resume(returning: .status(replica.status))
         }
     }
@@ -270,6 +296,7 @@ final class StepWorker: @unchecked Sendable {
                                    snapshot: nil, firstIndex: LogIndex(1), lastIndex: .zero, compactedTerm: .zero)
         guard let replica = try? restoreReplica(stored) else { return nil }
         replicas[shardMessage.shard] = replica
+        touched.insert(shardMessage.shard)
         context.events("shard \(shardMessage.shard): joined, contacted by leader \(shardMessage.message.from)")
         return replica
     }
@@ -284,8 +311,10 @@ final class StepWorker: @unchecked Sendable {
 
     private func processReadies() {
         var work: [(ShardReplica, Ready)] = []
-        for shard in replicas.keys.sorted() {
-            let replica = replicas[shard]!
+        let candidates = touched.sorted()
+        touched = []
+        for shard in candidates {
+            guard let replica = replicas[shard] else { continue }
             if replica.node.hasReady {
                 work.append((replica, replica.node.ready()))
             }
@@ -315,7 +344,10 @@ final class StepWorker: @unchecked Sendable {
         for (replica, update) in updated { replica.log.applied(update) }
 
         for (replica, ready) in work { send(ready.messagesAfterPersist, from: replica) }
-        for (replica, ready) in work { apply(ready, to: replica) }
+        for (replica, ready) in work {
+            apply(ready, to: replica)
+            if replica.node.hasReady { touched.insert(replica.shard) }
+        }
     }
 
     /// Writes durably, retrying while the store fails (a full disk, say): nothing may be

@@ -14,6 +14,14 @@ public struct FollowerProgress: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension RaftNode {
+    /// On a leader: everything is committed, every follower holds the whole log, and no read
+    /// waits for confirmation (a shard in this state may fall quiet). Cheap: no allocation.
+    public var isReplicationIdle: Bool {
+        guard state == .leader, log.committed == log.lastIndex, pendingReadCount == 0 else { return false }
+        for peer in progress.values where peer.match != log.lastIndex { return false }
+        return true
+    }
+
     /// Replication progress of every other member, on a leader; empty elsewhere.
     public var followerProgress: [ReplicaID: FollowerProgress] {
         progress.mapValues { peer in

@@ -195,3 +195,30 @@ extension Result {
         return nil
     }
 }
+
+final class QuiesceTests: XCTestCase {
+    /// An idle shard falls quiet on every replica (no ticks, no heartbeats, no elections), and
+    /// a request wakes it.
+    func testIdleShardsQuiesceAndWakeOnRequest() async throws {
+        let cluster = TestCluster { $0.quiesceAfterTicks = 5 }
+        try cluster.bootstrap(voters: [1, 2, 3], shards: [1, 2])
+        try await cluster.put(1, "a", "1")
+        try await cluster.put(2, "b", "2")
+        try await cluster.waitUntilAsync("every replica to fall quiet") {
+            for host in cluster.hosts.values {
+                for shard in [1, 2] as [UInt64] {
+                    guard let status = try? await host.status(ShardID(shard)).get(), status.quiet else { return false }
+                }
+            }
+            return true
+        }
+        let leader = try cluster.leader(of: 1)
+        let term = try await leader.status(ShardID(1)).get().term
+        try await cluster.put(1, "a", "again")
+        let value = try await leader.read(ShardID(1), key: Array("a".utf8)).get()
+        XCTAssertEqual(text(value), "again")
+        let after = try await leader.status(ShardID(1)).get()
+        XCTAssertEqual(after.term, term, "waking did not cause an election")
+        XCTAssertFalse(after.quiet)
+    }
+}

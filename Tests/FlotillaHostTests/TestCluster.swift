@@ -34,24 +34,26 @@ final class TestCluster {
         return configuration
     }
 
-    /// Starts a host on its (possibly existing) store.
+    /// Starts a host on its (possibly existing) store; `prepare` runs before it starts.
     @discardableResult
-    func start(_ node: ReplicaID) throws -> NodeHost {
+    func start(_ node: ReplicaID, prepare: (NodeHost) throws -> Void = { _ in }) throws -> NodeHost {
         let store = stores[node] ?? MemoryHostLogStore()
         stores[node] = store
         let host = try NodeHost(configuration: configuration(node), store: store, transport: network.transport(for: node))
+        try prepare(host)
         network.attach(node, receiver: host, snapshotDirectory: "\(root)/node-\(node)/incoming")
         host.start()
         hosts[node] = host
         return host
     }
 
-    /// Starts `voters` hosts and bootstraps `shards` shards on each with those voters.
+    /// Starts `voters` hosts, each bootstrapping `shards` shards with those voters first.
     func bootstrap(voters: [UInt64], shards: [UInt64]) throws {
         let membership = Membership(voters: Dictionary(uniqueKeysWithValues: voters.map { (ReplicaID($0), "host-\($0)") }))
         for voter in voters {
-            let host = try start(ReplicaID(voter))
-            for shard in shards { try host.bootstrapShard(ShardID(shard), membership: membership) }
+            try start(ReplicaID(voter)) { host in
+                for shard in shards { try host.bootstrapShard(ShardID(shard), membership: membership) }
+            }
         }
     }
 

@@ -1,0 +1,142 @@
+import FlotillaHost
+import FlotillaLogStore
+import FlotillaRaft
+import FlotillaTransport
+import Foundation
+
+/// A running host: the LMDB store of its data dir, the NodeHost over it, and the TCP transport
+/// to its peers. `open` performs first boot (bootstrap or join) when the data dir is new, and
+/// otherwise recovers every replica from the data dir, whatever the flags say.
+public final class HostRuntime: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var nodeID: ReplicaID
+        public var dataDirectory: String
+        public var raftAddress: String
+        public var members: [ReplicaID: String]
+        public var shardCount: UInt64
+        public var join: Bool
+        public var tickMilliseconds: Int = 50
+        public var snapshotEveryEntries: UInt64 = 10_000
+
+        public init(nodeID: ReplicaID, dataDirectory: String, raftAddress: String, members: [ReplicaID: String],
+                    shardCount: UInt64, join: Bool) {
+            self.nodeID = nodeID
+            self.dataDirectory = dataDirectory
+            self.raftAddress = raftAddress
+            self.members = members
+            self.shardCount = shardCount
+            self.join = join
+        }
+    }
+
+    public let options: Options
+    public let store: LogStore
+    public let nodeHost: NodeHost
+    public let transport: TCPTransport
+    /// The cluster's shard count: from the data dir after first boot.
+    public let shardCount: UInt64
+    /// The cluster's voters as given at first boot, for reaching someone when this host holds
+    /// no replica of a shard.
+    public let seedMembers: [ReplicaID: String]
+
+    static let shardCountFile = "shard-count"
+
+    public static func open(_ options: Options, events: @escaping @Sendable (String) -> Void) throws -> HostRuntime {
+        guard options.nodeID.rawValue > 0 else { throw HostRuntimeError.invalidOption("--node-id must be a positive integer") }
+        guard options.shardCount > 0, options.shardCount <= 65_536 else { throw HostRuntimeError.invalidOption("--shards must be 1...65536") }
+        guard let (host, port) = splitHostPort(options.raftAddress) else {
+            throw HostRuntimeError.invalidOption("--raft-addr '\(options.raftAddress)' is not HOST:PORT")
+        }
+        let store: LogStore
+        do {
+            store = try LogStore(directory: options.dataDirectory, configuration: LogStoreConfiguration(nodeID: options.nodeID.rawValue))
+        } catch {
+            throw HostRuntimeError.dataDirectory("\(error)")
+        }
+        do {
+            return try HostRuntime(options: options, store: store, listenHost: host, listenPort: port, events: events)
+        } catch {
+            store.close()
+            throw error
+        }
+    }
+
+    private init(options: Options, store: LogStore, listenHost: String, listenPort: Int, events: @escaping @Sendable (String) -> Void) throws {
+        self.options = options
+        self.store = store
+        let hostStore = LMDBHostLogStore(store: store)
+        let existing = try hostStore.loadReplicas()
+        let shardCountPath = options.dataDirectory + "/" + Self.shardCountFile
+        let recordedShardCount = (try? String(contentsOfFile: shardCountPath, encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let firstBoot = existing.isEmpty && recordedShardCount == nil
+        var clusterID = store.identity.clusterID
+        var members = options.members
+        if firstBoot {
+            if !options.join {
+                guard members[options.nodeID] != nil else {
+                    throw HostRuntimeError.invalidOption("--members does not include this host's node id \(options.nodeID)")
+                }
+                clusterID = ClusterIdentity.forNewCluster(members: members, shardCount: options.shardCount)
+                try store.writeSynchronously(WriteBatch(clusterID: clusterID))
+            }
+            try "\(options.shardCount)\n".write(toFile: shardCountPath, atomically: true, encoding: .utf8)
+        }
+        shardCount = recordedShardCount ?? options.shardCount
+        members[options.nodeID] = nil
+        seedMembers = options.members
+
+        var transportConfiguration = TCPTransportConfiguration(
+            nodeID: options.nodeID, clusterID: clusterID, listenHost: listenHost, listenPort: listenPort,
+            snapshotReceiveDirectory: options.dataDirectory + "/incoming")
+        transportConfiguration.forwardTimeoutMilliseconds = 10_000
+        transport = TCPTransport(configuration: transportConfiguration)
+        transport.updateAddresses(members)
+
+        var configuration = NodeHostConfiguration(nodeID: options.nodeID, clusterID: clusterID, dataDirectory: options.dataDirectory)
+        configuration.shardCount = shardCount
+        configuration.tickMilliseconds = options.tickMilliseconds
+        configuration.snapshotEveryEntries = options.snapshotEveryEntries
+        configuration.compactionKeepEntries = min(1_000, options.snapshotEveryEntries / 2)
+        nodeHost = try NodeHost(configuration: configuration, store: hostStore, transport: transport, events: events)
+        transport.setReceiver(nodeHost)
+        let nodeHost = self.nodeHost
+        transport.onClusterIdentityAdopted { identity in
+            nodeHost.adoptClusterIdentity(identity)
+            try? store.writeSynchronously(WriteBatch(clusterID: identity))
+            events("joined cluster \(String(identity, radix: 16))")
+        }
+        if firstBoot && !options.join {
+            let membership = Membership(voters: options.members)
+            for shard in 1...options.shardCount {
+                try nodeHost.bootstrapShard(ShardID(shard), membership: membership)
+            }
+            events("bootstrapped \(options.shardCount) shards with voters \(options.members.keys.sorted().map(\.description).joined(separator: ","))")
+        } else if !existing.isEmpty {
+            events("recovered \(existing.count) replicas from \(options.dataDirectory)")
+        }
+    }
+
+    /// Binds the raft port and starts the shards.
+    public func start() throws {
+        do {
+            try transport.start()
+        } catch {
+            throw HostRuntimeError.startup("cannot listen on --raft-addr \(options.raftAddress): \(error)")
+        }
+        nodeHost.start()
+    }
+
+    /// Stops the shards (waiting requests fail with `shuttingDown`), the transport, the store.
+    public func stop() {
+        nodeHost.stop()
+        transport.shutdown()
+        store.close()
+    }
+}
+
+/// Splits `HOST:PORT`.
+public func splitHostPort(_ address: String) -> (host: String, port: Int)? {
+    guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
+          let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+    return (String(address[..<colon]), port)
+}
