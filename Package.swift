@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "FlotillaRaft", targets: ["FlotillaRaft"]),
+        .executable(name: "flotilla", targets: ["FlotillaCommand"]),
         .executable(name: "flotilla-simulate", targets: ["FlotillaSimulateTool"]),
         .executable(name: "flotilla-host-benchmark", targets: ["FlotillaHostBenchmark"]),
         .library(name: "FlotillaLogStore", targets: ["FlotillaLogStore"]),
@@ -15,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
@@ -34,9 +37,26 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FlotillaTransportTests", dependencies: ["FlotillaTransport", "FlotillaHost", "FlotillaRaft"]),
+        // The line protocol: pure parsing and rendering, and a thin SwiftNIO server.
+        .target(name: "FlotillaServer", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "FlotillaServerTests", dependencies: [
+            "FlotillaServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // The `flotilla` command: serve, restore, export, bench.
+        .executableTarget(name: "FlotillaCommand", dependencies: [
+            "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // A running host assembled: the LMDB store behind the NodeHost, first boot, restore.
         .target(name: "FlotillaNode", dependencies: [
-            "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
+            "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport", "FlotillaServer",
         ]),
         .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),
         .executableTarget(name: "FlotillaHostBenchmark", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),

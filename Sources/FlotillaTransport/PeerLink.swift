@@ -93,6 +93,15 @@ final class PeerLink: @unchecked Sendable {
                     self.queuedBytes = 0
                     for frame in pending { self.write(frame, to: channel) }
                 case .failure:
+                    // Requests queued for this peer never left: say so, so the caller may try
+                    // another host.
+                    let forwards = self.pendingForwards
+                    self.pendingForwards = [:]
+                    self.queue.removeAll { $0.kind == .forwardRequest }
+                    self.queuedBytes = self.queue.reduce(0) { $0 + $1.body.count + TransportFrame.headerBytes }
+                    for continuation in forwards.values {
+                        continuation.resume(throwing: TCPTransportError.notSent("node \(self.node) at \(self.address) is unreachable"))
+                    }
                     self.scheduleReconnect()
                 }
             }

@@ -208,12 +208,15 @@ public final class TCPTransport: HostTransport {
 public enum TCPTransportError: Error, CustomStringConvertible {
     case unknownPeer(ReplicaID)
     case unreachable(String)
+    /// The request never left this host: trying another host is safe.
+    case notSent(String)
     case timeout
 
     public var description: String {
         switch self {
         case .unknownPeer(let node): return "no address known for node \(node)"
         case .unreachable(let detail): return "peer unreachable: \(detail)"
+        case .notSent(let detail): return "not sent: \(detail)"
         case .timeout: return "peer did not answer in time"
         }
     }

@@ -1,0 +1,79 @@
+import ArgumentParser
+import FlotillaHost
+import FlotillaLogStore
+import FlotillaNode
+import FlotillaRaft
+import Foundation
+
+/// `flotilla restore`: build a fresh data dir offline from exported snapshots.
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build a fresh data dir from exported snapshots (one per shard) with new voters.")
+
+    @Option(name: .customLong("data-dir"), help: "The data dir to create (must be missing or empty).")
+    var dataDirectory: String
+
+    @Option(name: .customLong("node-id"), help: "The node id of the host that will serve this data dir.")
+    var nodeID: UInt64
+
+    @Option(name: .customLong("members"), help: "The restored cluster's voters, ID=HOST:PORT,...")
+    var members: String
+
+    @Argument(help: "Exported snapshot files, one per shard.")
+    var files: [String]
+
+    func run() throws {
+        do {
+            let memberList = try MemberList.parse(members)
+            guard nodeID > 0, memberList[ReplicaID(nodeID)] != nil else {
+                throw HostRuntimeError.invalidOption("--members must include this host's --node-id \(nodeID)")
+            }
+            let manager = FileManager.default
+            var createdDirectory = false
+            if manager.fileExists(atPath: dataDirectory) {
+                let contents = (try? manager.contentsOfDirectory(atPath: dataDirectory)) ?? []
+                guard contents.isEmpty else {
+                    throw HostRuntimeError.dataDirectory("data dir \(dataDirectory) is not empty; restore only builds a fresh data dir")
+                }
+            } else {
+                createdDirectory = true
+            }
+            let snapshots = try ClusterRestore.validate(files: files)
+            let clusterID = ClusterRestore.restoredClusterID(snapshots, members: memberList)
+            let store: LogStore
+            do {
+                store = try LogStore(directory: dataDirectory, configuration: LogStoreConfiguration(nodeID: nodeID, clusterID: clusterID))
+            } catch {
+                throw HostRuntimeError.dataDirectory("\(error)")
+            }
+            do {
+                _ = try ClusterRestore.restore(snapshots, members: memberList, store: LMDBHostLogStore(store: store),
+                                               snapshotDirectory: dataDirectory + "/snapshots")
+                try "\(snapshots.first!.header.shardCount)\n".write(toFile: dataDirectory + "/shard-count", atomically: true, encoding: .utf8)
+                store.close()
+            } catch {
+                store.close()
+                if createdDirectory { try? manager.removeItem(atPath: dataDirectory) } else { Self.empty(dataDirectory) }
+                throw error
+            }
+            let keys = snapshots.reduce(0) { $0 + $1.stateMachine.count }
+            print("restored \(snapshots.count) shards (\(keys) keys) into \(dataDirectory) for node \(nodeID), cluster \(String(clusterID, radix: 16))")
+            print("start it with: flotilla serve --node-id \(nodeID) --data-dir \(dataDirectory) --raft-addr \(memberList[ReplicaID(nodeID)]!) --client-addr HOST:PORT")
+        } catch let error as HostRuntimeError {
+            FileHandle.standardError.write(Data("flotilla restore: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as RestoreError {
+            FileHandle.standardError.write(Data("flotilla restore: refused: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch {
+            FileHandle.standardError.write(Data("flotilla restore: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    static func empty(_ directory: String) {
+        for item in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            try? FileManager.default.removeItem(atPath: directory + "/" + item)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Dispatch
+import FlotillaNode
+import FlotillaRaft
+import FlotillaServer
+import Foundation
+import Logging
+
+/// `flotilla serve`: run a host (SPEC "flotilla serve").
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a host: its shards, the raft port and the client port.")
+
+    @Option(name: .customLong("node-id"), help: "This host's node id (positive, unique, never reused).")
+    var nodeID: UInt64 = 1
+
+    @Option(name: .customLong("data-dir"), help: "The LMDB log store, snapshots and host identity.")
+    var dataDirectory = "./flotilla-data"
+
+    @Option(name: .customLong("raft-addr"), help: "Where peers reach this host (HOST:PORT; a DNS name is allowed).")
+    var raftAddress = "127.0.0.1:7101"
+
+    @Option(name: .customLong("client-addr"), help: "Where the line protocol is served.")
+    var clientAddress = "127.0.0.1:7301"
+
+    @Option(name: .customLong("members"), help: "The initial voters, ID=HOST:PORT,... (first boot only; default: this host alone).")
+    var members: String?
+
+    @Option(name: .customLong("shards"), help: "Number of shards at creation (first boot only).")
+    var shards: UInt64 = 16
+
+    @Flag(name: .customLong("join"), help: "First boot of a host an existing cluster will add with ADD-OBSERVER.")
+    var join = false
+
+    @Option(name: .customLong("tick-ms"), help: .hidden)
+    var tickMilliseconds = 50
+
+    @Option(name: .customLong("snapshot-every"), help: "Take a snapshot every this many applied entries.")
+    var snapshotEveryEntries: UInt64 = 10_000
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "flotilla.node-\(nodeID)")
+        do {
+            let memberList = try MemberList.parse(members ?? "\(nodeID)=\(raftAddress)")
+            guard nodeID > 0 else { throw HostRuntimeError.invalidOption("--node-id must be a positive integer") }
+            guard let client = splitHostPort(clientAddress) else {
+                throw HostRuntimeError.invalidOption("--client-addr '\(clientAddress)' is not HOST:PORT")
+            }
+            var options = HostRuntime.Options(nodeID: ReplicaID(nodeID), dataDirectory: dataDirectory, raftAddress: raftAddress,
+                                              members: memberList, shardCount: shards, join: join)
+            options.tickMilliseconds = tickMilliseconds
+            options.snapshotEveryEntries = snapshotEveryEntries
+            let runtime = try HostRuntime.open(options) { event in logger.info("\(event)") }
+            try runtime.start()
+            let router = HostRequestRouter(runtime: runtime)
+            let server: LineProtocolServer
+            do {
+                server = try LineProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router)
+            } catch {
+                runtime.stop()
+                throw HostRuntimeError.startup("cannot listen on --client-addr \(clientAddress): \(error)")
+            }
+            logger.info("node \(nodeID) serving clients on \(clientAddress), peers on \(raftAddress), data in \(dataDirectory)")
+            let signal = await Self.waitForTermination()
+            logger.info("received \(signal): stopping")
+            server.stopAccepting()
+            // Let in-flight requests finish for a moment, then fail the rest.
+            let deadline = Date().addingTimeInterval(3)
+            while server.requestsInFlight > 0 && Date() < deadline {
+                try? await Task.sleep(nanoseconds: 10_000_000)
+            }
+            router.beginShutdown()
+            runtime.stop()
+            server.shutdown()
+            logger.info("stopped")
+        } catch let error as HostRuntimeError {
+            FileHandle.standardError.write(Data("flotilla: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Waits for SIGTERM or SIGINT.
+    static func waitForTermination() async -> String {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        return await withCheckedContinuation { continuation in
+            let queue = DispatchQueue(label: "flotilla.signals")
+            let resumed = ResumeOnce(continuation)
+            var sources: [any DispatchSourceSignal] = []
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { resumed.resume(name) }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Keeps signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    static func keep(_ new: [any DispatchSourceSignal]) { sources = new }
+}
+
+final class ResumeOnce: @unchecked Sendable {
+    private var continuation: CheckedContinuation<String, Never>?
+    private let lock = NSLock()
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func resume(_ value: String) {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume(returning: value)
+    }
+}

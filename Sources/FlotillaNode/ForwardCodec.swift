@@ -1,0 +1,90 @@
+import FlotillaHost
+import FlotillaServer
+
+/// The binary form of a client request relayed between hosts (over the raft transport, since
+/// hosts know each other's raft addresses only), with a hop count that stops loops.
+enum ForwardCodec {
+    static func encode(_ request: ClientRequest, hops: UInt8) -> [UInt8] {
+        var writer = ByteWriter(capacity: 64)
+        writer.write(hops)
+        switch request {
+        case .put(let key, let value): writer.write(UInt8(1)); writer.writeBlob(key); writer.writeBlob(value)
+        case .get(let key): writer.write(UInt8(2)); writer.writeBlob(key)
+        case .staleGet(let key): writer.write(UInt8(3)); writer.writeBlob(key)
+        case .delete(let key): writer.write(UInt8(4)); writer.writeBlob(key)
+        case .compareAndSet(let key, let expected, let new):
+            writer.write(UInt8(5)); writer.writeBlob(key); writer.writeBlob(expected); writer.writeBlob(new)
+        case .shard(let key): writer.write(UInt8(6)); writer.writeBlob(key)
+        case .ping: writer.write(UInt8(7))
+        case .status(let shard): writer.write(UInt8(8)); writer.write(shard)
+        case .addObserver(let shard, let node, let address):
+            writer.write(UInt8(9)); writer.write(shard); writer.write(node); writer.writeString(address)
+        case .promote(let shard, let node): writer.write(UInt8(10)); writer.write(shard); writer.write(node)
+        case .remove(let shard, let node): writer.write(UInt8(11)); writer.write(shard); writer.write(node)
+        case .transfer(let shard, let node): writer.write(UInt8(12)); writer.write(shard); writer.write(node)
+        case .snapshot(let shard): writer.write(UInt8(13)); writer.write(shard)
+        case .export(let shard, let directory): writer.write(UInt8(14)); writer.write(shard); writer.writeString(directory)
+        }
+        return writer.bytes
+    }
+
+    static func decodeRequest(_ bytes: [UInt8]) throws(DecodingError) -> (request: ClientRequest, hops: UInt8) {
+        var reader = ByteReader(bytes)
+        let hops = try reader.readByte()
+        let request: ClientRequest
+        switch try reader.readByte() {
+        case 1: request = .put(key: try reader.readBlob(), value: try reader.readBlob())
+        case 2: request = .get(key: try reader.readBlob())
+        case 3: request = .staleGet(key: try reader.readBlob())
+        case 4: request = .delete(key: try reader.readBlob())
+        case 5: request = .compareAndSet(key: try reader.readBlob(), expected: try reader.readBlob(), new: try reader.readBlob())
+        case 6: request = .shard(key: try reader.readBlob())
+        case 7: request = .ping
+        case 8: request = .status(shard: try reader.readUInt64())
+        case 9: request = .addObserver(shard: try reader.readUInt64(), node: try reader.readUInt64(), address: try reader.readString())
+        case 10: request = .promote(shard: try reader.readUInt64(), node: try reader.readUInt64())
+        case 11: request = .remove(shard: try reader.readUInt64(), node: try reader.readUInt64())
+        case 12: request = .transfer(shard: try reader.readUInt64(), node: try reader.readUInt64())
+        case 13: request = .snapshot(shard: try reader.readUInt64())
+        case 14: request = .export(shard: try reader.readUInt64(), directory: try reader.readString())
+        case let tag: throw .invalid("forwarded request tag \(tag)")
+        }
+        return (request, hops)
+    }
+
+    static func encode(_ response: ClientResponse) -> [UInt8] {
+        var writer = ByteWriter(capacity: 32)
+        switch response {
+        case .ok: writer.write(UInt8(1))
+        case .okIndex(let index): writer.write(UInt8(2)); writer.write(index)
+        case .exported(let index, let file): writer.write(UInt8(3)); writer.write(index); writer.writeString(file)
+        case .value(let value): writer.write(UInt8(4)); writer.writeBlob(value)
+        case .notFound: writer.write(UInt8(5))
+        case .mismatch: writer.write(UInt8(6))
+        case .shard(let shard): writer.write(UInt8(7)); writer.write(shard)
+        case .pong: writer.write(UInt8(8))
+        case .status(let line): writer.write(UInt8(9)); writer.writeString(line)
+        case .error(let code, let message): writer.write(UInt8(10)); writer.writeString(code.rawValue); writer.writeString(message)
+        }
+        return writer.bytes
+    }
+
+    static func decodeResponse(_ bytes: [UInt8]) throws(DecodingError) -> ClientResponse {
+        var reader = ByteReader(bytes)
+        switch try reader.readByte() {
+        case 1: return .ok
+        case 2: return .okIndex(try reader.readUInt64())
+        case 3: return .exported(index: try reader.readUInt64(), file: try reader.readString())
+        case 4: return .value(try reader.readBlob())
+        case 5: return .notFound
+        case 6: return .mismatch
+        case 7: return .shard(try reader.readUInt64())
+        case 8: return .pong
+        case 9: return .status(try reader.readString(limit: 1 << 20))
+        case 10:
+            let code = ClientErrorCode(rawValue: try reader.readString()) ?? .internalError
+            return .error(code, try reader.readString(limit: 1 << 20))
+        case let tag: throw .invalid("forwarded response tag \(tag)")
+        }
+    }
+}

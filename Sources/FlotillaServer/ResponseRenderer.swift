@@ -1,0 +1,23 @@
+/// Renders a response as one line, `\n` included.
+public enum ResponseRenderer {
+    public static func render(_ response: ClientResponse) -> [UInt8] {
+        var line: [UInt8]
+        switch response {
+        case .ok: line = Array("OK".utf8)
+        case .okIndex(let index): line = Array("OK \(index)".utf8)
+        case .exported(let index, let file): line = Array("OK \(index) \(file)".utf8)
+        case .value(let value): line = Array("VALUE ".utf8) + value
+        case .notFound: line = Array("NOT_FOUND".utf8)
+        case .mismatch: line = Array("MISMATCH".utf8)
+        case .shard(let shard): line = Array("SHARD \(shard)".utf8)
+        case .pong: line = Array("PONG".utf8)
+        case .status(let text): line = Array(text.utf8)
+        case .error(let code, let message):
+            // A message never breaks the one-line-per-response rule.
+            let clean = message.map { $0 == "\n" || $0 == "\r" ? " " : $0 }
+            line = Array("ERR \(code.rawValue) \(String(clean))".utf8)
+        }
+        line.append(UInt8(ascii: "\n"))
+        return line
+    }
+}
