@@ -2,6 +2,7 @@ import FlotillaHost
 import FlotillaLogStore
 import FlotillaNode
 import FlotillaRaft
+import FlotillaTransport
 import Foundation
 
 /// In-process benchmarks of the NodeHost (three hosts, no sockets):
@@ -30,6 +31,8 @@ struct HostBenchmark {
         case "idle":
             try await idle(root: root, shards: Int(options["--shards"] ?? "1000") ?? 1000,
                            seconds: Double(options["--seconds"] ?? "10") ?? 10)
+        case "forward":
+            try await forward(root: root, concurrency: Int(options["--concurrency"] ?? "64") ?? 64)
         case "snapshot":
             try snapshot(root: root, megabytes: Int(options["--megabytes"] ?? "1024") ?? 1024)
         default:
@@ -160,6 +163,38 @@ struct HostBenchmark {
         let wall = Date().timeIntervalSince(wallBefore)
         print(String(format: "idle shards=%d hosts=3 cpu=%.1f%% of one core rss=%.0f MB (%.0f MB above an empty process)",
                      shards, 100 * cpu / wall, residentMegabytes(), residentMegabytes() - baseline))
+    }
+
+    /// Round trips of requests relayed between two hosts' transports (no Raft behind them).
+    static func forward(root: String, concurrency: Int) async throws {
+        let first = TCPTransport(configuration: TCPTransportConfiguration(nodeID: ReplicaID(1), clusterID: 1, listenHost: "127.0.0.1", listenPort: 0, snapshotReceiveDirectory: root + "/a"))
+        let second = TCPTransport(configuration: TCPTransportConfiguration(nodeID: ReplicaID(2), clusterID: 1, listenHost: "127.0.0.1", listenPort: 0, snapshotReceiveDirectory: root + "/b"))
+        try first.start()
+        try second.start()
+        defer {
+            first.shutdown()
+            second.shutdown()
+        }
+        first.setAddress("127.0.0.1:\(second.boundPort!)", for: ReplicaID(2))
+        second.setForwardHandler { $0 }
+        let started = Date()
+        let deadline = started.addingTimeInterval(5)
+        let count = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var done = 0
+                    while Date() < deadline {
+                        _ = try await first.forward(to: ReplicaID(2), payload: [1, 2, 3])
+                        done += 1
+                    }
+                    return done
+                }
+            }
+            var total = 0
+            for try await done in group { total += done }
+            return total
+        }
+        print(String(format: "forwards/s=%.0f concurrency=%d", Double(count) / Date().timeIntervalSince(started), concurrency))
     }
 
     static func snapshot(root: String, megabytes: Int) throws {

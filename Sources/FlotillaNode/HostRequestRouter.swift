@@ -9,7 +9,7 @@ import Synchronization
 /// needs the shard's leader is carried out here when this host leads, and otherwise relayed
 /// (over the raft transport) to the leader this host knows, or to a member when it holds no
 /// replica of the shard. A request is relayed at most twice, so relays never loop.
-public final class HostRequestRouter: ClientRequestHandler {
+public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandler {
     let runtime: HostRuntime
     let stopping = Atomic<Bool>(false)
     /// How long a request waits out an election before answering `NO_LEADER`.
@@ -19,14 +19,14 @@ public final class HostRequestRouter: ClientRequestHandler {
     public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000) {
         self.runtime = runtime
         self.electionWaitMilliseconds = electionWaitMilliseconds
-        let transport = runtime.transport
-        transport.setForwardHandler { [weak self] payload in
-            guard let self else { return ForwardCodec.encode(.error(.shuttingDown, "the host is stopping")) }
-            guard let (request, hops) = try? ForwardCodec.decodeRequest(payload) else {
-                return ForwardCodec.encode(.error(.badRequest, "malformed forwarded request"))
-            }
-            return ForwardCodec.encode(await self.route(request, hops: hops))
+        runtime.transport.setForwardHandler(self)
+    }
+
+    public func handleForward(_ payload: [UInt8]) async -> [UInt8] {
+        guard let (request, hops) = try? ForwardCodec.decodeRequest(payload) else {
+            return ForwardCodec.encode(.error(.badRequest, "malformed forwarded request"))
         }
+        return ForwardCodec.encode(await route(request, hops: hops))
     }
 
     /// From now on every request is answered `SHUTTING_DOWN`.

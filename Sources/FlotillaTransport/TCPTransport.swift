@@ -15,7 +15,7 @@ public final class TCPTransport: HostTransport {
     let group: MultiThreadedEventLoopGroup
     let assembler: SnapshotAssembler
     private let receiver = Mutex<(any HostMessageReceiver)?>(nil)
-    private let forwardHandler = Mutex<(@Sendable ([UInt8]) async -> [UInt8])?>(nil)
+    private let forwardHandler = Mutex<(any ForwardRequestHandler)?>(nil)
     private let peers = Mutex<[ReplicaID: PeerLink]>([:])
     private let addresses = Mutex<[ReplicaID: String]>([:])
     let clusterIdentity: Atomic<UInt64>
@@ -38,8 +38,13 @@ public final class TCPTransport: HostTransport {
     public func setReceiver(_ receiver: any HostMessageReceiver) { self.receiver.withLock { $0 = receiver } }
 
     /// Serves requests that other hosts forward here.
-    public func setForwardHandler(_ handler: @escaping @Sendable ([UInt8]) async -> [UInt8]) {
+    public func setForwardHandler(_ handler: any ForwardRequestHandler) {
         forwardHandler.withLock { $0 = handler }
+    }
+
+    /// Serves forwarded requests with a closure (tests, tools).
+    public func setForwardHandler(_ body: @escaping @Sendable ([UInt8]) async -> [UInt8]) {
+        setForwardHandler(ClosureForwardHandler(body: body))
     }
 
     /// Called once when a joining host learns its cluster's identity from a peer.
@@ -201,8 +206,19 @@ public final class TCPTransport: HostTransport {
 
     func handleForward(_ payload: [UInt8]) async -> [UInt8] {
         guard let handler = forwardHandler.withLock({ $0 }) else { return [] }
-        return await handler(payload)
+        return await handler.handleForward(payload)
     }
+}
+
+/// Serves requests other hosts relay to this one (opaque bytes in, opaque bytes out).
+public protocol ForwardRequestHandler: AnyObject, Sendable {
+    func handleForward(_ payload: [UInt8]) async -> [UInt8]
+}
+
+final class ClosureForwardHandler: ForwardRequestHandler {
+    let body: @Sendable ([UInt8]) async -> [UInt8]
+    init(body: @escaping @Sendable ([UInt8]) async -> [UInt8]) { self.body = body }
+    func handleForward(_ payload: [UInt8]) async -> [UInt8] { await body(payload) }
 }
 
 public enum TCPTransportError: Error, CustomStringConvertible {
