@@ -32,6 +32,9 @@ final class ShardReplica {
     var pendingTransfers: [PendingTransfer] = []
     var nextReadID: UInt64 = 1
     var lastSnapshotIndex: LogIndex = .zero
+    /// The last entry applied to `stateMachine` (ahead of the core's applied index between
+    /// applying and `advance`).
+    var appliedThrough: LogIndex = .zero
     /// Received snapshots waiting for the core to accept them, by index.
     var receivedSnapshots: [LogIndex: (stateMachine: KeyValueStateMachine, file: String)] = [:]
     var ticksSinceActivity = 0

@@ -321,6 +321,13 @@ final class StepWorker: @unchecked Sendable {
         }
         guard !work.isEmpty else { return }
         for (replica, ready) in work { send(ready.messages, from: replica) }
+        // Committed entries are durable on a quorum already: apply them (and answer their
+        // clients) before this round's write, so a commit never waits for an unrelated fsync.
+        // A snapshot being installed is loaded after the write that records it.
+        var membershipChanged: [ShardID: Bool] = [:]
+        for (replica, ready) in work where ready.snapshot == nil {
+            membershipChanged[replica.shard] = applyEntries(ready, to: replica)
+        }
 
         var updates: [ReplicaLogUpdate] = []
         var updated: [(ShardReplica, ReplicaLogUpdate)] = []
@@ -345,7 +352,7 @@ final class StepWorker: @unchecked Sendable {
 
         for (replica, ready) in work { send(ready.messagesAfterPersist, from: replica) }
         for (replica, ready) in work {
-            apply(ready, to: replica)
+            finish(ready, on: replica, membershipChanged: membershipChanged[replica.shard] ?? false)
             if replica.node.hasReady { touched.insert(replica.shard) }
         }
     }
@@ -399,20 +406,9 @@ final class StepWorker: @unchecked Sendable {
         }
     }
 
-    private func apply(_ ready: Ready, to replica: ShardReplica) {
-        if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
-            replica.stateMachine = received.stateMachine
-            replica.lastSnapshotIndex = metadata.index
-            for (index, _) in replica.receivedSnapshots where index <= metadata.index && index != metadata.index {
-                unlink(replica.receivedSnapshots[index]!.file)
-            }
-            replica.receivedSnapshots = replica.receivedSnapshots.filter { $0.key > metadata.index }
-            for (index, pending) in replica.pendingProposals where index <= metadata.index {
-                replica.pendingProposals[index] = nil
-                pending.continuation.resume(returning: .failure(.timeout))
-            }
-            context.events("shard \(replica.shard): installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)")
-        }
+    /// Applies committed entries and answers the requests waiting on them; returns whether the
+    /// membership changed.
+    private func applyEntries(_ ready: Ready, to replica: ShardReplica) -> Bool {
         var membershipChanged = false
         for entry in ready.committedEntries {
             var result = KeyValueResult.ok
@@ -427,6 +423,7 @@ final class StepWorker: @unchecked Sendable {
             case .empty:
                 break
             }
+            replica.appliedThrough = entry.index
             if let pending = replica.pendingProposals.removeValue(forKey: entry.index) {
                 if pending.term == entry.term {
                     pending.continuation.resume(returning: pending.isMembershipChange ? .done : .applied(result))
@@ -439,6 +436,33 @@ final class StepWorker: @unchecked Sendable {
         replica.confirmedReads.append(contentsOf: ready.readStates)
         for request in ready.failedReads {
             replica.pendingReads.removeValue(forKey: request)?.continuation.resume(returning: .failure(.noLeader))
+        }
+        serveReads(replica)
+        return membershipChanged
+    }
+
+    /// After the round's write: installs a received snapshot, advances the core, and does the
+    /// bookkeeping that needs the new applied index.
+    private func finish(_ ready: Ready, on replica: ShardReplica, membershipChanged: Bool) {
+        if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
+            replica.stateMachine = received.stateMachine
+            replica.lastSnapshotIndex = metadata.index
+            for (index, _) in replica.receivedSnapshots where index <= metadata.index && index != metadata.index {
+                unlink(replica.receivedSnapshots[index]!.file)
+            }
+            replica.receivedSnapshots = replica.receivedSnapshots.filter { $0.key > metadata.index }
+            for (index, pending) in replica.pendingProposals where index <= metadata.index {
+                replica.pendingProposals[index] = nil
+                pending.continuation.resume(returning: .failure(.timeout))
+            }
+            replica.appliedThrough = metadata.index
+            context.events("shard \(replica.shard): installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)")
+        }
+        if ready.snapshot != nil {
+            replica.confirmedReads.append(contentsOf: ready.readStates)
+            for request in ready.failedReads {
+                replica.pendingReads.removeValue(forKey: request)?.continuation.resume(returning: .failure(.noLeader))
+            }
         }
         if let change = ready.roleChange {
             if change.role == .leader {
@@ -464,7 +488,7 @@ final class StepWorker: @unchecked Sendable {
 
     private func serveReads(_ replica: ShardReplica) {
         guard !replica.confirmedReads.isEmpty else { return }
-        let applied = replica.node.appliedIndex
+        let applied = max(replica.node.appliedIndex, replica.appliedThrough)
         var waiting: [ReadState] = []
         for state in replica.confirmedReads {
             guard state.index <= applied else {
