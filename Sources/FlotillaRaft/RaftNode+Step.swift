@@ -3,8 +3,11 @@ extension RaftNode {
     public mutating func step(_ message: Message) {
         guard message.to == id, message.from != id, message.from != .none else { return }
         // A removed replica is never admitted again: nothing it says counts, except the
-        // acknowledgements a leader needs to tell it that its removal is committed.
-        if latestMembership.removed.contains(message.from) {
+        // acknowledgements a leader needs to tell it that its removal is committed. Only a
+        // removal that is applied (committed) counts here: one still in the log may be
+        // overwritten by a new leader, who must be heard to do so (the simulator found a
+        // shard stuck when followers ignored the leader an uncommitted entry removed).
+        if membership.removed.contains(message.from) {
             guard state == .leader, progress[message.from] != nil else { return }
             switch message.kind {
             case .appendResponse, .heartbeatResponse: break

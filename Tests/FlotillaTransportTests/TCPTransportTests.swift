@@ -3,6 +3,9 @@ import FlotillaRaft
 import FlotillaTransport
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// NodeHosts over real TCP sockets on 127.0.0.1 (ephemeral ports), with in-memory stores.
 final class TCPTransportTests: XCTestCase {
@@ -147,5 +150,58 @@ final class TCPTransportTests: XCTestCase {
         second.transport.setForwardHandler { payload in Array(payload.reversed()) }
         let answer = try await first.transport.forward(to: second.id, payload: [1, 2, 3])
         XCTAssertEqual(answer, [3, 2, 1])
+    }
+
+    /// A frame that fails its checksum is dropped and counted, never applied; the connection
+    /// and later frames are unaffected.
+    func testCorruptFramesAreCountedAndDropped() async throws {
+        let node = try makeNode(1)
+        let port = node.transport.boundPort!
+        let socket = try XCTUnwrap(Self.connect(port: port))
+        defer { close(socket) }
+        func frame(kind: UInt8, body: [UInt8], corrupt: Bool) -> [UInt8] {
+            var bytes: [UInt8] = []
+            let length = UInt32(6 + body.count)
+            withUnsafeBytes(of: length.bigEndian) { bytes += $0 }
+            bytes += [1, kind]
+            var checksum = CRC32C.checksum(body)
+            if corrupt { checksum ^= 0xFFFF }
+            withUnsafeBytes(of: checksum.bigEndian) { bytes += $0 }
+            return bytes + body
+        }
+        var hello = ByteWriter()
+        hello.write(UInt64(11))
+        hello.write(UInt64(9))
+        var message = ByteWriter()
+        message.write(UInt32(1))
+        message.write(UInt64(1))
+        RaftWireFormat.encode(Message(from: ReplicaID(9), to: ReplicaID(1), term: Term(3),
+                                      kind: .heartbeat(.init(commit: .zero, readRound: 0))), into: &message)
+        let bytes = frame(kind: 1, body: hello.bytes, corrupt: false) + frame(kind: 2, body: message.bytes, corrupt: true)
+        _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
+        try await waitFor("the corrupt frame to be counted") { node.transport.currentStatistics.framesCorrupt == 1 }
+        XCTAssertTrue(node.host.hostedShards.isEmpty, "nothing from the corrupt frame was applied")
+    }
+
+    /// Peers may be named by DNS name; the name is resolved on every (re)connection.
+    func testPeersReachedByName() async throws {
+        let first = try makeNode(1)
+        let second = try makeNode(2)
+        first.transport.setAddress("localhost:\(second.transport.boundPort!)", for: second.id)
+        second.transport.setForwardHandler { _ in [42] }
+        let answer = try await first.transport.forward(to: second.id, payload: [])
+        XCTAssertEqual(answer, [42])
+    }
+
+    static func connect(port: Int) -> Int32? {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return result == 0 ? socket : nil
     }
 }
