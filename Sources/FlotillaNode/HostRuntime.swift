@@ -68,7 +68,9 @@ public final class HostRuntime: @unchecked Sendable {
         let existing = try hostStore.loadReplicas()
         let shardCountPath = options.dataDirectory + "/" + Self.shardCountFile
         let recordedShardCount = (try? String(contentsOfFile: shardCountPath, encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        let firstBoot = existing.isEmpty && recordedShardCount == nil
+        // The shard-count file is written last at first boot: until it exists, first boot is
+        // not finished and is resumed (a crash midway bootstraps the missing shards next time).
+        let firstBoot = recordedShardCount == nil
         var clusterID = store.identity.clusterID
         var members = options.members
         if firstBoot {
@@ -79,7 +81,6 @@ public final class HostRuntime: @unchecked Sendable {
                 clusterID = ClusterIdentity.forNewCluster(members: members, shardCount: options.shardCount)
                 try store.writeSynchronously(WriteBatch(clusterID: clusterID))
             }
-            try "\(options.shardCount)\n".write(toFile: shardCountPath, atomically: true, encoding: .utf8)
         }
         shardCount = recordedShardCount ?? options.shardCount
         members[options.nodeID] = nil
@@ -107,12 +108,16 @@ public final class HostRuntime: @unchecked Sendable {
         }
         if firstBoot && !options.join {
             let membership = Membership(voters: options.members)
-            for shard in 1...options.shardCount {
+            let present = Set(existing.map(\.shard))
+            for shard in 1...options.shardCount where !present.contains(ShardID(shard)) {
                 try nodeHost.bootstrapShard(ShardID(shard), membership: membership)
             }
             events("bootstrapped \(options.shardCount) shards with voters \(options.members.keys.sorted().map(\.description).joined(separator: ","))")
         } else if !existing.isEmpty {
             events("recovered \(existing.count) replicas from \(options.dataDirectory)")
+        }
+        if firstBoot {
+            try "\(options.shardCount)\n".write(toFile: shardCountPath, atomically: true, encoding: .utf8)
         }
     }
 
