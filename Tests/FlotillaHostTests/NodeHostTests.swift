@@ -222,3 +222,57 @@ final class QuiesceTests: XCTestCase {
         XCTAssertFalse(after.quiet)
     }
 }
+
+final class ObserverRestartTests: XCTestCase {
+    /// Host 4 restarted at each step of add-observer, catch-up and promote comes back in the role
+    /// its own data gives it, including when its latest snapshot predates the entry that added
+    /// it (the leader's snapshots here are all taken before the observer is added).
+    func testObserverRestartedAtEveryStepComesBackInItsRole() async throws {
+        let cluster = TestCluster { configuration in
+            configuration.snapshotEveryEntries = 20
+            configuration.compactionKeepEntries = 5
+        }
+        try cluster.bootstrap(voters: [1, 2, 3], shards: [1])
+        for number in 0..<50 { try await cluster.put(1, "key-\(number)", "\(number)") }
+        let four = ReplicaID(4)
+        try cluster.start(four)
+        cluster.network.partition([[four], [ReplicaID(1), ReplicaID(2), ReplicaID(3)]])
+        let leader = try cluster.leader(of: 1)
+        let snapshotBeforeAdd = try await leader.status(ShardID(1)).get().snapshot
+        try await leader.addObserver(ShardID(1), node: four, address: "host-4").get()
+
+        // Step 1: added, but nothing has reached it yet.
+        cluster.crash(four)
+        try cluster.start(four)
+        XCTAssertNil(cluster.hosts[four]!.role(in: ShardID(1)), "no replica before the leader reaches it")
+
+        // Step 2: caught up from a snapshot older than the entry that added it, then the tail.
+        cluster.network.heal()
+        let commit = try await leader.status(ShardID(1)).get().commit
+        try await cluster.waitUntilAsync("host 4 to catch up") {
+            ((try? await cluster.hosts[four]!.status(ShardID(1)).get())?.applied ?? .zero) >= commit
+        }
+        let caughtUp = try await cluster.hosts[four]!.status(ShardID(1)).get()
+        XCTAssertEqual(caughtUp.role, .observer)
+        XCTAssertLessThanOrEqual(caughtUp.snapshot, snapshotBeforeAdd, "its snapshot predates the add-observer entry")
+        cluster.crash(four)
+        try cluster.start(four)
+        try cluster.waitUntil("host 4 back as observer") { cluster.hosts[four]!.role(in: ShardID(1)) == .observer }
+        let stale = try await cluster.hosts[four]!.staleRead(ShardID(1), key: Array("key-49".utf8)).get()
+        XCTAssertEqual(text(stale), "49")
+
+        // Step 3: promoted; restarted, it is a voter.
+        try await cluster.waitUntilAsync("promotion") {
+            if case .success = await leader.promote(ShardID(1), node: four) { return true }
+            return false
+        }
+        try cluster.waitUntil("host 4 a voter") { cluster.hosts[four]!.role(in: ShardID(1)) == .follower }
+        cluster.crash(four)
+        try cluster.start(four)
+        try cluster.waitUntil("host 4 back as voter") {
+            let role = cluster.hosts[four]!.role(in: ShardID(1))
+            return role == .follower || role == .leader
+        }
+        try await cluster.put(1, "after", "restart")
+    }
+}
