@@ -97,36 +97,3 @@ public enum ClusterRestore {
         return clusterID
     }
 }
-
-/// Why a restore was refused. Nothing was written.
-public enum RestoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    case invalidFile(String)
-    case invalidSet(String)
-    case invalidTarget(String)
-
-    public var description: String {
-        switch self {
-        case .invalidFile(let detail), .invalidSet(let detail), .invalidTarget(let detail): return detail
-        }
-    }
-}
-
-/// Cluster identities: 64-bit values derived from text with FNV-1a, so that hosts booting
-/// from the same `--members` and `--shards` agree without talking.
-public enum ClusterIdentity {
-    public static func derive(from text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash == 0 ? 1 : hash
-    }
-
-    /// The identity of a cluster created by first boot with these members and shard count.
-    public static func forNewCluster(members: [ReplicaID: String], shardCount: UInt64) -> UInt64 {
-        var text = "cluster:\(shardCount)"
-        for member in members.keys.sorted() { text += ":\(member)=\(members[member]!)" }
-        return derive(from: text)
-    }
-}
