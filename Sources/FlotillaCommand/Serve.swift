@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-every"), help: "Take a snapshot every this many applied entries.")
     var snapshotEveryEntries: UInt64 = 10_000
 
+    @Option(name: .customLong("workers"), help: "Step workers, each owning a share of the shards.")
+    var workers = 2
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -54,6 +57,7 @@ struct Serve: AsyncParsableCommand {
                                               members: memberList, shardCount: shards, join: join)
             options.tickMilliseconds = tickMilliseconds
             options.snapshotEveryEntries = snapshotEveryEntries
+            options.workerCount = max(1, min(workers, 64))
             let runtime = try HostRuntime.open(options) { event in logger.info("\(event)") }
             try runtime.start()
             let router = HostRequestRouter(runtime: runtime)

@@ -17,6 +17,7 @@ public final class HostRuntime: @unchecked Sendable {
         public var join: Bool
         public var tickMilliseconds: Int = 50
         public var snapshotEveryEntries: UInt64 = 10_000
+        public var workerCount: Int = 2
 
         public init(nodeID: ReplicaID, dataDirectory: String, raftAddress: String, members: [ReplicaID: String],
                     shardCount: UInt64, join: Bool) {
@@ -96,6 +97,7 @@ public final class HostRuntime: @unchecked Sendable {
         var configuration = NodeHostConfiguration(nodeID: options.nodeID, clusterID: clusterID, dataDirectory: options.dataDirectory)
         configuration.shardCount = shardCount
         configuration.tickMilliseconds = options.tickMilliseconds
+        configuration.workerCount = options.workerCount
         configuration.snapshotEveryEntries = options.snapshotEveryEntries
         configuration.compactionKeepEntries = min(1_000, options.snapshotEveryEntries / 2)
         nodeHost = try NodeHost(configuration: configuration, store: hostStore, transport: transport, events: events)
