@@ -152,6 +152,13 @@ final class ScenarioCluster {
             for replica in try selected(positional) where replica.node != nil && replica.pendingReady == nil {
                 takeReady(replica)
             }
+        case "process":
+            // Take a Ready and persist it at once, for each named replica; deliver nothing.
+            for replica in try selected(positional) where replica.node != nil {
+                if replica.pendingReady != nil { finishReady(replica) }
+                takeReady(replica)
+                finishReady(replica)
+            }
         case "persist":
             for replica in try selected(positional) where replica.pendingReady != nil {
                 finishReady(replica)
@@ -372,7 +379,7 @@ final class ScenarioCluster {
             }
             var line = "\(replica.id): \(node.role) term=\(node.term) vote=\(node.vote) leader=\(node.leader)"
             line += " commit=\(node.commitIndex) applied=\(node.appliedIndex) last=\(node.lastIndex)"
-            line += " first=\(node.firstIndex) snapshot=\(node.snapshotIndex) \(node.membership)"
+            line += " first=\(node.firstIndex) snapshot=\(node.snapshotIndex) \(node.latestMembership)"
             if node.transferTarget != .none { line += " transfer=\(node.transferTarget)" }
             say(line)
         }
