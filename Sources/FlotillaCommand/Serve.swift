@@ -71,15 +71,12 @@ struct Serve: AsyncParsableCommand {
             logger.info("node \(nodeID) serving clients on \(clientAddress), peers on \(raftAddress), data in \(dataDirectory)")
             let signal = await Self.waitForTermination()
             logger.info("received \(signal): stopping")
-            server.stopAccepting()
-            // Let in-flight requests finish for a moment, then fail the rest.
-            let deadline = Date().addingTimeInterval(3)
-            while server.requestsInFlight > 0 && Date() < deadline {
-                try? await Task.sleep(nanoseconds: 10_000_000)
-            }
+            // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up
+            // to 3 s, then fail whatever still waits in the shards and flush the store.
+            let drained = await server.shutdownGracefully(drainTimeoutSeconds: 3)
+            if !drained { logger.info("requests still in flight after 3 s were failed") }
             router.beginShutdown()
             runtime.stop()
-            server.shutdown()
             logger.info("stopped")
         } catch let error as HostRuntimeError {
             FileHandle.standardError.write(Data("flotilla: \(error)\n".utf8))

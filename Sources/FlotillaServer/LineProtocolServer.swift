@@ -1,7 +1,9 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
-/// Serves the line protocol on a TCP address.
+/// Serves the line protocol on a TCP address: a thin shell that gives each connection a
+/// `LineProtocolHandler` and keeps the limits and the shutdown state they share.
 public final class LineProtocolServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
@@ -10,7 +12,6 @@ public final class LineProtocolServer: Sendable {
         public var connectionInflightRequestsMax: Int = 1_024
         /// Requests in flight across all connections before new ones get `ERR BUSY`.
         public var serverInflightRequestsMax: Int = 65_536
-        public var connectionsMax: Int = 10_000
 
         public init(host: String, port: Int) {
             self.host = host
@@ -21,19 +22,29 @@ public final class LineProtocolServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     let channel: any Channel
     let inflight: ServerInflight
+    let connections: ConnectionRegistry
+    /// Set by the first shutdown: the event loops are gone after it, and waiting on a future
+    /// of a stopped loop would never return, so later calls do nothing.
+    let stopped = Atomic<Bool>(false)
 
-    /// Binds and starts serving (SO_REUSEADDR: a host restarted right after a kill binds again).
+    /// Binds and starts serving. SO_REUSEADDR lets a host restarted right after a SIGKILL bind
+    /// its address again at once, while the old connections are still in TIME_WAIT.
     public init(configuration: Configuration, handler: any ClientRequestHandler, threads: Int = 2) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let inflight = ServerInflight(maximum: configuration.serverInflightRequestsMax)
+        let connections = ConnectionRegistry()
         let perConnection = configuration.connectionInflightRequestsMax
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // The handler decides when to read (back-pressure), and answers a client that shut
+            // down its sending side before closing.
             .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         LineProtocolHandler(handler: handler, inflightRequestsMax: perConnection, serverInflight: inflight))
                 }
@@ -46,20 +57,78 @@ public final class LineProtocolServer: Sendable {
         }
         self.group = group
         self.inflight = inflight
+        self.connections = connections
     }
 
+    /// The bound port (useful after binding port 0).
     public var port: Int? { channel.localAddress?.port }
 
-    /// Stops accepting connections; open connections finish their requests.
+    /// Requests still being answered by the handler.
+    public var requestsInFlight: Int { inflight.current }
+
+    /// Open client connections.
+    public var connectionCount: Int { connections.count }
+
+    /// Stops accepting connections; open connections go on being served.
     public func stopAccepting() {
+        guard !stopped.load(ordering: .acquiring) else { return }
         try? channel.close().wait()
     }
 
-    /// Requests still being answered.
-    public var requestsInFlight: Int { inflight.current }
+    /// Returns once no request is being answered by the handler (at that moment).
+    public func waitUntilIdle() async {
+        await inflight.waitUntilIdle()
+    }
 
+    /// SIGTERM's path: stops accepting; answers every request that arrives from now on
+    /// `ERR SHUTTING_DOWN` (not applied, retry elsewhere); lets each request already in the
+    /// handler finish and its answer be written, closing each connection once it has nothing
+    /// left in flight; after `drainTimeoutSeconds` closes whatever is still open (the handler
+    /// is expected to fail its stragglers itself, e.g. `TIMEOUT`); then stops the event loops.
+    /// Returns whether every connection finished within the timeout.
+    @discardableResult
+    public func shutdownGracefully(drainTimeoutSeconds: Double = 10) async -> Bool {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return true }
+        try? await channel.close()
+        inflight.beginDraining()
+        let open = connections.all
+        for connection in open {
+            connection.pipeline.fireUserInboundEventTriggered(LineProtocolHandler.CloseWhenIdle())
+        }
+        let eventLoop = group.next()
+        let drained = eventLoop.makePromise(of: Bool.self)
+        EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: eventLoop).whenComplete { _ in drained.succeed(true) }
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(drainTimeoutSeconds * 1e9))) { drained.succeed(false) }
+        let finished = (try? await drained.futureResult.get()) ?? false
+        timer.cancel()
+        let remaining = connections.all
+        for connection in remaining {
+            try? await connection.close()
+        }
+        for _ in 0..<Self.settleRounds {
+            for loop in group.makeIterator() { try? await loop.submit {}.get() }
+        }
+        inflight.abandon()
+        try? await group.shutdownGracefully()
+        return finished
+    }
+
+    /// Stops at once: closes the listening socket and every connection, without draining.
     public func shutdown() {
-        stopAccepting()
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try? channel.close().wait()
+        for _ in 0..<Self.settleRounds {
+            for loop in group.makeIterator() { try? loop.submit {}.wait() }
+        }
+        inflight.abandon()
         try? group.syncShutdownGracefully()
     }
+
+    /// A connection accepted just before the listening socket closed is still being set up:
+    /// on its own loop, then back on the accepting loop, which finds the listener closed and
+    /// closes the connection with a task on the connection's loop. Stopping the loops in the
+    /// middle of that chain makes NIO schedule onto a stopped loop (an error, a crash in NIO's
+    /// strict mode). Each round of empty tasks through every loop (each loop runs its tasks in
+    /// order) moves such a chain on by at least one step; it has three.
+    static let settleRounds = 4
 }

@@ -91,8 +91,11 @@ public struct LoadGenerator: Sendable {
         }
         var all = shared.latencies.withLock { $0.flatMap { $0 } }
         all.sort()
+        /// Nearest rank: the smallest latency that at least `fraction` of the answers beat or met.
         func percentile(_ fraction: Double) -> Double {
-            all.isEmpty ? 0 : Double(all[min(all.count - 1, Int(Double(all.count) * fraction))]) / 1000
+            guard !all.isEmpty else { return 0 }
+            let rank = Int((Double(all.count) * fraction).rounded(.up))
+            return Double(all[min(all.count - 1, max(0, rank - 1))]) / 1000
         }
         return Result(operations: shared.completed.load(ordering: .relaxed), errors: shared.errors.load(ordering: .relaxed),
                       seconds: seconds, p50Milliseconds: percentile(0.5), p99Milliseconds: percentile(0.99),

@@ -1,5 +1,6 @@
-/// Parses one request line (without its line end) into a request, or the error to answer.
-/// Pure, so that every byte-level rule is tested without a socket.
+/// Parses one request line (without its line end: the `LineFramer` has already removed the
+/// `\n` and the one `\r` before it) into a request, or the error to answer. Pure, so that
+/// every byte-level rule is tested without a socket.
 public enum RequestParser {
     public struct Refusal: Error, Equatable, Sendable {
         public var code: ClientErrorCode
@@ -7,8 +8,6 @@ public enum RequestParser {
     }
 
     public static func parse(_ line: [UInt8]) -> Result<ClientRequest, Refusal> {
-        var line = line
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
         if line.isEmpty { return .failure(.init(code: .badRequest, message: "empty request")) }
         if line.contains(UInt8(ascii: "\r")) {
             return .failure(.init(code: .badRequest, message: "a request may not contain a carriage return"))
@@ -91,8 +90,9 @@ public enum RequestParser {
         return parts
     }
 
+    /// Decimal digits only: `UInt64("+3")` would accept a sign the protocol does not have.
     static func positive(_ token: [UInt8]) -> UInt64? {
-        guard token.count <= 20, let value = UInt64(String(decoding: token, as: UTF8.self)), value > 0 else { return nil }
+        guard token.count <= 20, token.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let value = UInt64(String(decoding: token, as: UTF8.self)), value > 0 else { return nil }
         return value
     }
 

@@ -11,13 +11,16 @@ public enum ResponseRenderer {
         case .mismatch: line = Array("MISMATCH".utf8)
         case .shard(let shard): line = Array("SHARD \(shard)".utf8)
         case .pong: line = Array("PONG".utf8)
-        case .status(let text): line = Array(text.utf8)
-        case .error(let code, let message):
-            // A message never breaks the one-line-per-response rule.
-            let clean = message.map { $0 == "\n" || $0 == "\r" ? " " : $0 }
-            line = Array("ERR \(code.rawValue) \(String(clean))".utf8)
+        case .status(let text): line = Array(oneLine(text).utf8)
+        case .error(let code, let message): line = Array("ERR \(code.rawValue) \(oneLine(message))".utf8)
         }
         line.append(UInt8(ascii: "\n"))
         return line
+    }
+
+    /// Text from the engine never breaks the one-line-per-response rule.
+    static func oneLine(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
+        return String(text.map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 })
     }
 }

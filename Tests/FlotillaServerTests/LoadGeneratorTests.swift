@@ -1,0 +1,88 @@
+import FlotillaServer
+import Synchronization
+import XCTest
+
+/// `flotilla bench` against the fake-engine server over loopback.
+final class LoadGeneratorTests: XCTestCase {
+    static let summaryPattern = #"^ops/s=\d+ p50_ms=\d+\.\d+ p99_ms=\d+\.\d+ p999_ms=\d+\.\d+ errors=\d+$"#
+
+    func startServer(_ handler: any ClientRequestHandler = DictionaryHandler()) throws -> LineProtocolServer {
+        try LineProtocolServer(configuration: .init(host: "127.0.0.1", port: 0), handler: handler)
+    }
+
+    func testBenchAgainstTheServer() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        var options = LoadGenerator.Options(addresses: [("127.0.0.1", server.port!)])
+        options.connections = 4
+        options.pipelineDepth = 8
+        options.operations = 2_000
+        options.readFraction = 0.5
+        let result = try LoadGenerator(options: options).run { _ in }
+        XCTAssertEqual(result.operations, 2_000)
+        XCTAssertEqual(result.errors, 0)
+        XCTAssertNotNil(result.summaryLine.range(of: Self.summaryPattern, options: .regularExpression), result.summaryLine)
+        XCTAssertTrue(result.summaryLine.hasSuffix(" errors=0"))
+    }
+
+    func testRunBenchSpreadsConnectionsOverEveryAddress() async throws {
+        let first = DictionaryHandler()
+        let second = DictionaryHandler()
+        let firstServer = try startServer(first)
+        let secondServer = try startServer(second)
+        defer {
+            firstServer.shutdown()
+            secondServer.shutdown()
+        }
+        var options = BenchOptions(addresses: [("127.0.0.1", firstServer.port!), ("127.0.0.1", secondServer.port!)])
+        options.connections = 4
+        options.pipelineDepth = 4
+        options.keyCount = 10
+        options.valueSizeBytes = 100
+        options.readFraction = 0.25
+        options.stale = true
+        options.operations = 1_000
+        let result = try await runBench(options) { _ in }
+        XCTAssertEqual(result.operations, 1_000)
+        XCTAssertEqual(result.errors, 0)
+        XCTAssertGreaterThan(result.operationsPerSecond, 0)
+        XCTAssertLessThanOrEqual(result.p50Milliseconds, result.p99Milliseconds)
+        XCTAssertLessThanOrEqual(result.p99Milliseconds, result.p999Milliseconds)
+        for handler in [first, second] {
+            let stored = handler.values.withLock { $0 }
+            XCTAssertFalse(stored.isEmpty, "each address got writes")
+            XCTAssertTrue(stored.values.allSatisfy { $0.count == 100 }, "values of the requested size")
+            XCTAssertLessThanOrEqual(stored.count, 10, "keys drawn from the key count")
+        }
+    }
+
+    func testErrorAnswersAreCounted() async throws {
+        let server = try startServer(RefusingHandler())
+        defer { server.shutdown() }
+        var options = BenchOptions(addresses: [("127.0.0.1", server.port!)])
+        options.connections = 2
+        options.operations = 100
+        let result = try await runBench(options) { _ in }
+        XCTAssertEqual(result.errors, 100)
+        XCTAssertTrue(result.summaryLine.hasSuffix(" errors=100"), result.summaryLine)
+    }
+
+    func testNoServerIsAClearError() async throws {
+        let server = try startServer()
+        let port = server.port!
+        server.shutdown()
+        var options = BenchOptions(addresses: [("127.0.0.1", port)])
+        options.operations = 10
+        do {
+            _ = try await runBench(options) { _ in }
+            XCTFail("bench against a closed port succeeded")
+        } catch let error as LoadGeneratorError {
+            XCTAssertTrue(error.description.contains("cannot connect"), error.description)
+        }
+    }
+}
+
+/// Answers every request `ERR NO_LEADER`.
+struct RefusingHandler: ClientRequestHandler {
+    func handle(_ request: ClientRequest) async -> ClientResponse { .error(.noLeader, "no leader") }
+}
