@@ -276,3 +276,28 @@ final class ObserverRestartTests: XCTestCase {
         try await cluster.put(1, "after", "restart")
     }
 }
+
+final class LossyNetworkTests: XCTestCase {
+    /// With a tenth of all messages lost, writes still commit and every host reads them back
+    /// linearizably (Raft retries; the leader probes and re-sends).
+    func testWritesAndReadsThroughALossyNetwork() async throws {
+        let cluster = TestCluster()
+        try cluster.bootstrap(voters: [1, 2, 3], shards: [1, 2, 3])
+        for shard in [1, 2, 3] as [UInt64] { _ = try cluster.leader(of: shard) }
+        cluster.network.setDropProbability(0.1)
+        for shard in [1, 2, 3] as [UInt64] {
+            for number in 0..<20 { try await cluster.put(shard, "key-\(number)", "\(number)", timeoutSeconds: 30) }
+        }
+        for shard in [1, 2, 3] as [UInt64] {
+            for host in cluster.hosts.values {
+                var value: [UInt8]?
+                try await cluster.waitUntilAsync("a linearizable read through a lossy network", timeoutSeconds: 30) {
+                    guard case .success(let read) = await host.read(ShardID(shard), key: Array("key-19".utf8)) else { return false }
+                    value = read
+                    return true
+                }
+                XCTAssertEqual(text(value), "19")
+            }
+        }
+    }
+}
