@@ -114,7 +114,7 @@ final class StepWorker: @unchecked Sendable {
         case .tick:
             let now = context.nowMilliseconds
             for replica in replicas.values {
-                if replica.isQuiet && replica.ticksSinceActivity > 0 {
+                if replica.isQuiet && replica.ticksSinceActivity > 0 && replica.pendingCount == 0 {
                     replica.ticksSinceActivity += 1
                     continue
                 }
@@ -170,7 +170,8 @@ final class StepWorker: @unchecked Sendable {
     /// wakes it; a quiet follower still answers heartbeats.
     private func isQuiesced(_ replica: ShardReplica) -> Bool {
         let threshold = configuration.quiesceAfterTicks
-        guard threshold > 0, replica.ticksSinceActivity >= threshold else { return false }
+        // A replica with requests waiting never falls quiet: their deadlines must keep running.
+        guard threshold > 0, replica.ticksSinceActivity >= threshold, replica.pendingCount == 0 else { return false }
         let node = replica.node
         switch node.role {
         case .leader:
