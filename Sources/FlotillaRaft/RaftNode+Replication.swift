@@ -1,7 +1,7 @@
 extension RaftNode {
     /// Sends one append to `peer` if its pacing allows; false when nothing was sent.
     @discardableResult
-    mutating func sendAppend(to peer: ReplicaID, onlyWithEntries: Bool = false) -> Bool {
+    mutating func sendAppend(to peer: ReplicaID, onlyWithEntries: Bool = false, evenIfEmpty: Bool = false) -> Bool {
         guard var peerProgress = progress[peer] else { return false }
         if peerProgress.isPaused(inflightMessagesMax: configuration.inflightMessagesMax,
                                  inflightBytesMax: configuration.inflightBytesMax) {
@@ -16,7 +16,7 @@ extension RaftNode {
         }
         if entries.isEmpty {
             // An empty append is worth sending only to probe or to carry a newer commit index.
-            let carriesNews = peerProgress.state == .probe || peerProgress.commitSent < log.committed
+            let carriesNews = evenIfEmpty || peerProgress.state == .probe || peerProgress.commitSent < log.committed
             if onlyWithEntries || !carriesNews { return false }
         }
         let commit = log.committed
@@ -164,8 +164,11 @@ extension RaftNode {
         electionElapsedTicks = 0
         if progress[target]!.match == log.lastIndex {
             send(Message(from: id, to: target, term: term, kind: .timeoutNow))
-        } else {
-            sendAppends(to: target)
+        } else if sendAppend(to: target, evenIfEmpty: true) {
+            // Even when everything was already sent (as etcd does): if those appends were
+            // lost, the target's rejection resumes its catch-up now rather than at the next
+            // heartbeat.
+            while sendAppend(to: target, onlyWithEntries: true) {}
         }
     }
 

@@ -7,11 +7,19 @@ extension RaftNode {
         // removal that is applied (committed) counts here: one still in the log may be
         // overwritten by a new leader, who must be heard to do so (the simulator found a
         // shard stuck when followers ignored the leader an uncommitted entry removed).
+        // The other exception is the timeout-now a leader that removed itself sends as it steps
+        // down: its followers apply the removal (from the append that carried the commit)
+        // before that message arrives. Only the leader of the current term sends one, and a
+        // removed replica never leads again.
         if membership.removed.contains(message.from) {
-            guard state == .leader, progress[message.from] != nil else { return }
-            switch message.kind {
-            case .appendResponse, .heartbeatResponse: break
-            default: return
+            if case .timeoutNow = message.kind, message.term == term, state == .follower {
+                // Admitted: handled by stepFollower below.
+            } else {
+                guard state == .leader, progress[message.from] != nil else { return }
+                switch message.kind {
+                case .appendResponse, .heartbeatResponse: break
+                default: return
+                }
             }
         }
 
@@ -195,7 +203,10 @@ extension RaftNode {
                 progress[message.from]!.inflight.freeFirst()
             }
             if progress[message.from]!.match < log.lastIndex {
-                sendAppend(to: message.from)
+                // Even with nothing new to send: an empty append at the follower's next index
+                // is either accepted or rejected, and a rejection sends the leader back to
+                // probing, so appends lost in flight are resent (as etcd does).
+                sendAppend(to: message.from, evenIfEmpty: true)
             }
             if response.readRound > 0 && latestMembership.isVoter(message.from) {
                 acknowledgeReadRound(response.readRound, from: message.from)
