@@ -60,6 +60,8 @@ let package = Package(
         ]),
         .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),
         .executableTarget(name: "FlotillaHostBenchmark", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport"]),
+        // Real `flotilla` processes on real sockets (loopback); finds the executable next to the test bundle.
+        .testTarget(name: "FlotillaEndToEndTests"),
         // BEGIN log store targets (issue 3)
         // The host's one LMDB environment holding every shard's log, with group commit.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),

@@ -24,6 +24,8 @@ final class HostContext: Sendable {
     let startNanoseconds: UInt64
     /// The cluster's identity; zero on a joining host until a peer tells it.
     let clusterIdentity: Atomic<UInt64>
+    /// The cluster's shard count, recorded in exported snapshots.
+    let shardCount: Atomic<UInt64>
 
     init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
          events: @escaping @Sendable (String) -> Void) {
@@ -34,6 +36,7 @@ final class HostContext: Sendable {
         snapshotDirectory = configuration.dataDirectory + "/snapshots"
         startNanoseconds = Self.monotonicNanoseconds()
         clusterIdentity = Atomic(configuration.clusterID)
+        shardCount = Atomic(configuration.shardCount)
     }
 
     static func monotonicNanoseconds() -> UInt64 {

@@ -71,6 +71,9 @@ public final class NodeHost: HostMessageReceiver {
         _ = context.clusterIdentity.compareExchange(expected: 0, desired: identity, ordering: .acquiringAndReleasing)
     }
 
+    /// A joining host learned the cluster's shard count.
+    public func setShardCount(_ count: UInt64) { context.shardCount.store(count, ordering: .releasing) }
+
     /// The shards this host holds a replica of.
     public var hostedShards: [ShardID] { context.shards.withLock { $0.keys.sorted() } }
 

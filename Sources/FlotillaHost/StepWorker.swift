@@ -228,7 +228,7 @@ final class StepWorker: @unchecked Sendable {
                 let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
                 let metadata = replica.node.snapshotMetadataAtApplied
                 let path = "\(absolute)/shard-\(replica.shard)-index-\(metadata.index).flsnap"
-                try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: configuration.shardCount, metadata: metadata),
+                try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata),
                                        stateMachine: replica.stateMachine, to: path)
                 continuation.resume(returning: .exported(metadata.index, path))
             } catch {
@@ -529,7 +529,7 @@ final class StepWorker: @unchecked Sendable {
         guard metadata.index > replica.log.snapshot.index else { return replica.log.snapshot.index }
         ensureDirectory(for: replica.shard)
         let file = snapshotPath(replica.shard, metadata)
-        try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: configuration.shardCount, metadata: metadata),
+        try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata),
                                stateMachine: replica.stateMachine, to: file)
         let previousFile = replica.log.snapshotFile
         var update = ReplicaLogUpdate(shard: replica.shard)

@@ -40,6 +40,14 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
 
     func route(_ request: ClientRequest, hops: UInt8) async -> ClientResponse {
         if stopping.load(ordering: .acquiring) { return .error(.shuttingDown, "the host is stopping; retry on another host") }
+        if case .staleGet = request, runtime.shardCount == 0 {
+            return .error(.unknownShard, "this host holds no replica yet (it has not joined its cluster)")
+        }
+        if runtime.shardCount == 0 && request != .ping {
+            // A joining host that has not heard from its cluster yet cannot map keys to
+            // shards: a member of the cluster answers instead.
+            return await relayToMember(request, hops: hops)
+        }
         switch request {
         case .ping:
             return .pong
@@ -175,6 +183,21 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
             }
         }
         return .error(.noLeader, "no host that can serve shard \(shard) is reachable; retry")
+    }
+
+    func relayToMember(_ request: ClientRequest, hops: UInt8) async -> ClientResponse {
+        guard hops < Self.hopsMax else { return .error(.noLeader, "no member of the cluster is reachable from here; retry") }
+        let payload = ForwardCodec.encode(request, hops: hops + 1)
+        for member in runtime.seedMembers.keys.sorted() where member != runtime.options.nodeID {
+            do {
+                return try ForwardCodec.decodeResponse(try await runtime.transport.forward(to: member, payload: payload))
+            } catch TCPTransportError.notSent, TCPTransportError.unknownPeer {
+                continue
+            } catch {
+                return .error(.timeout, "no answer from node \(member) in time; the request may or may not have been applied")
+            }
+        }
+        return .error(.unknownShard, "this host has not joined its cluster yet and no member given in --members is reachable")
     }
 
     static func response(for error: NodeHostError, shard: ShardID) -> ClientResponse {

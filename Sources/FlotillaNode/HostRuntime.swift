@@ -3,6 +3,7 @@ import FlotillaLogStore
 import FlotillaRaft
 import FlotillaTransport
 import Foundation
+import Synchronization
 
 /// A running host: the LMDB store of its data dir, the NodeHost over it, and the TCP transport
 /// to its peers. `open` performs first boot (bootstrap or join) when the data dir is new, and
@@ -34,8 +35,10 @@ public final class HostRuntime: @unchecked Sendable {
     public let store: LogStore
     public let nodeHost: NodeHost
     public let transport: TCPTransport
-    /// The cluster's shard count: from the data dir after first boot.
-    public let shardCount: UInt64
+    /// The cluster's shard count: from the data dir after first boot; zero on a joining host
+    /// until a peer's hello tells it.
+    public var shardCount: UInt64 { knownShardCount.value.load(ordering: .acquiring) }
+    private let knownShardCount: ShardCountCell
     /// The cluster's voters as given at first boot, for reaching someone when this host holds
     /// no replica of a shard.
     public let seedMembers: [ReplicaID: String]
@@ -68,10 +71,13 @@ public final class HostRuntime: @unchecked Sendable {
         let hostStore = LMDBHostLogStore(store: store)
         let existing = try hostStore.loadReplicas()
         let shardCountPath = options.dataDirectory + "/" + Self.shardCountFile
-        let recordedShardCount = (try? String(contentsOfFile: shardCountPath, encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        // The shard-count file is written last at first boot: until it exists, first boot is
-        // not finished and is resumed (a crash midway bootstraps the missing shards next time).
-        let firstBoot = recordedShardCount == nil
+        // The shard-count file holds the cluster's shard count, or "join" on a host that joined
+        // and has not heard from a peer yet. It is written last at first boot: until it
+        // exists, first boot is not finished and is resumed (a crash midway bootstraps the
+        // missing shards next time); once it exists, no flag makes the host bootstrap again.
+        let recorded = (try? String(contentsOfFile: shardCountPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let recordedShardCount = recorded.flatMap { UInt64($0) }
+        let firstBoot = recorded == nil
         var clusterID = store.identity.clusterID
         var members = options.members
         if firstBoot {
@@ -83,7 +89,9 @@ public final class HostRuntime: @unchecked Sendable {
                 try store.writeSynchronously(WriteBatch(clusterID: clusterID))
             }
         }
-        shardCount = recordedShardCount ?? options.shardCount
+        let joining = (firstBoot && options.join) || recorded == "join"
+        let shardCount: UInt64 = joining ? 0 : (recordedShardCount ?? options.shardCount)
+        knownShardCount = ShardCountCell(shardCount)
         members[options.nodeID] = nil
         seedMembers = options.members
 
@@ -91,6 +99,8 @@ public final class HostRuntime: @unchecked Sendable {
             nodeID: options.nodeID, clusterID: clusterID, listenHost: listenHost, listenPort: listenPort,
             snapshotReceiveDirectory: options.dataDirectory + "/incoming")
         transportConfiguration.forwardTimeoutMilliseconds = 10_000
+        transportConfiguration.advertisedAddress = options.raftAddress
+        transportConfiguration.shardCount = shardCount
         transport = TCPTransport(configuration: transportConfiguration)
         transport.updateAddresses(members)
 
@@ -103,10 +113,16 @@ public final class HostRuntime: @unchecked Sendable {
         nodeHost = try NodeHost(configuration: configuration, store: hostStore, transport: transport, events: events)
         transport.setReceiver(nodeHost)
         let nodeHost = self.nodeHost
-        transport.onClusterIdentityAdopted { identity in
+        let known = knownShardCount
+        transport.onClusterIdentityAdopted { identity, count in
             nodeHost.adoptClusterIdentity(identity)
             try? store.writeSynchronously(WriteBatch(clusterID: identity))
-            events("joined cluster \(String(identity, radix: 16))")
+            if count > 0 {
+                nodeHost.setShardCount(count)
+                known.value.store(count, ordering: .releasing)
+                try? "\(count)\n".write(toFile: shardCountPath, atomically: true, encoding: .utf8)
+            }
+            events("joined cluster \(String(identity, radix: 16)) of \(count) shards")
         }
         if firstBoot && !options.join {
             let membership = Membership(voters: options.members)
@@ -119,7 +135,7 @@ public final class HostRuntime: @unchecked Sendable {
             events("recovered \(existing.count) replicas from \(options.dataDirectory)")
         }
         if firstBoot {
-            try "\(options.shardCount)\n".write(toFile: shardCountPath, atomically: true, encoding: .utf8)
+            try (options.join ? "join\n" : "\(options.shardCount)\n").write(toFile: shardCountPath, atomically: true, encoding: .utf8)
         }
     }
 
@@ -146,4 +162,10 @@ public func splitHostPort(_ address: String) -> (host: String, port: Int)? {
     guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
           let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else { return nil }
     return (String(address[..<colon]), port)
+}
+
+/// The shard count, shared with the transport's callback.
+final class ShardCountCell: Sendable {
+    let value: Atomic<UInt64>
+    init(_ initial: UInt64) { value = Atomic(initial) }
 }

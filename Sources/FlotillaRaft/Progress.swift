@@ -20,6 +20,9 @@ struct Progress {
     /// Whether it was heard from in the previous window: with `recentlyActive`, "heard from
     /// within about one election timeout" for promotion checks.
     var activeInPreviousWindow = true
+    /// Whether the replica has answered this leader at all: an observer that never did cannot
+    /// be known to be caught up, whatever the numbers say.
+    var hasResponded = false
     /// The commit index last sent, so that an empty append is sent only to carry news.
     var commitSent: LogIndex = .zero
     var inflight = InflightWindow()

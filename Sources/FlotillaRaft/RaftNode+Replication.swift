@@ -142,7 +142,7 @@ extension RaftNode {
             if lag > configuration.promotionLagEntriesMax {
                 throw .notCaughtUp("observer \(change.replica) holds \(peer.match) of \(log.committed) committed entries (\(lag) behind, at most \(configuration.promotionLagEntriesMax) allowed)")
             }
-            if !(peer.recentlyActive || peer.activeInPreviousWindow) {
+            if !peer.hasResponded || !(peer.recentlyActive || peer.activeInPreviousWindow) {
                 throw .notCaughtUp("observer \(change.replica) has not answered within an election timeout")
             }
         }

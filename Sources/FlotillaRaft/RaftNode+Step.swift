@@ -196,6 +196,7 @@ extension RaftNode {
         case .heartbeatResponse(let response):
             guard progress[message.from] != nil else { return }
             progress[message.from]!.recentlyActive = true
+            progress[message.from]!.hasResponded = true
             progress[message.from]!.probeSent = false
             if progress[message.from]!.state == .replicate
                 && progress[message.from]!.inflight.isFull(messagesMax: configuration.inflightMessagesMax,
@@ -224,6 +225,7 @@ extension RaftNode {
     mutating func handleAppendResponse(from sender: ReplicaID, _ response: MessageKind.AppendResponse) {
         guard var peer = progress[sender] else { return }
         peer.recentlyActive = true
+        peer.hasResponded = true
         if response.rejected {
             var probeFrom = response.hintIndex
             if response.hintTerm > .zero {

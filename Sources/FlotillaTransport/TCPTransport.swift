@@ -19,7 +19,10 @@ public final class TCPTransport: HostTransport {
     private let peers = Mutex<[ReplicaID: PeerLink]>([:])
     private let addresses = Mutex<[ReplicaID: String]>([:])
     let clusterIdentity: Atomic<UInt64>
-    private let adoptedIdentity = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
+    private let adoptedIdentity = Mutex<(@Sendable (UInt64, UInt64) -> Void)?>(nil)
+    /// The cluster's shard count as far as this host knows (zero on a joining host until a
+    /// peer's hello tells it).
+    let shardCount: Atomic<UInt64>
     let statistics = Mutex(TCPTransportStatistics())
     private let serverChannel = Mutex<Channel?>(nil)
     let transferCounter = Atomic<UInt64>(UInt64(UInt32.random(in: 1...UInt32.max)) << 20)
@@ -29,6 +32,7 @@ public final class TCPTransport: HostTransport {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         assembler = SnapshotAssembler(directory: configuration.snapshotReceiveDirectory)
         clusterIdentity = Atomic(configuration.clusterID)
+        shardCount = Atomic(configuration.shardCount)
     }
 
     public var currentStatistics: TCPTransportStatistics { statistics.withLock { $0 } }
@@ -47,8 +51,9 @@ public final class TCPTransport: HostTransport {
         setForwardHandler(ClosureForwardHandler(body: body))
     }
 
-    /// Called once when a joining host learns its cluster's identity from a peer.
-    public func onClusterIdentityAdopted(_ handler: @escaping @Sendable (UInt64) -> Void) {
+    /// Called once when a joining host learns its cluster's identity and shard count from a
+    /// peer's hello.
+    public func onClusterIdentityAdopted(_ handler: @escaping @Sendable (_ clusterID: UInt64, _ shardCount: UInt64) -> Void) {
         adoptedIdentity.withLock { $0 = handler }
     }
 
@@ -160,24 +165,40 @@ public final class TCPTransport: HostTransport {
     // MARK: - Inbound
 
     /// Checks a peer's hello; adopts the cluster identity when this host has none yet.
+    /// A hello carries the sender's cluster identity, node id, the cluster's shard count and
+    /// the sender's raft address. A peer of another cluster is refused. A joining host adopts
+    /// identity and shard count; any host learns the address of a peer it has none for, so it
+    /// can answer a leader that reached it before it knew the shard's members.
     func accept(hello body: [UInt8]) -> Bool {
         var reader = ByteReader(body)
-        guard let peerCluster = try? reader.readUInt64() else { return false }
+        guard let peerCluster = try? reader.readUInt64(), let peerNode = try? reader.readUInt64() else { return false }
+        let peerShardCount = (try? reader.readUInt64()) ?? 0
+        let peerAddress = (try? reader.readString()) ?? ""
         let ours = clusterIdentity.load(ordering: .acquiring)
         if ours == 0 && peerCluster != 0 {
             let (exchanged, _) = clusterIdentity.compareExchange(expected: 0, desired: peerCluster, ordering: .acquiringAndReleasing)
-            if exchanged, let handler = adoptedIdentity.withLock({ $0 }) { handler(peerCluster) }
-            return true
+            if exchanged {
+                if peerShardCount > 0 { shardCount.store(peerShardCount, ordering: .releasing) }
+                if let handler = adoptedIdentity.withLock({ $0 }) { handler(peerCluster, peerShardCount) }
+            }
+        } else if peerCluster != ours && peerCluster != 0 {
+            statistics.withLock { $0.connectionsRefused += 1 }
+            return false
         }
-        if peerCluster == ours || peerCluster == 0 { return true }
-        statistics.withLock { $0.connectionsRefused += 1 }
-        return false
+        let node = ReplicaID(peerNode)
+        if !peerAddress.isEmpty, node != configuration.nodeID, node != .none {
+            let known = addresses.withLock { $0[node] != nil }
+            if !known { updateAddresses([node: peerAddress]) }
+        }
+        return true
     }
 
     func helloFrame() -> TransportFrame {
-        var writer = ByteWriter(capacity: 16)
+        var writer = ByteWriter(capacity: 64)
         writer.write(clusterIdentity.load(ordering: .acquiring))
         writer.write(configuration.nodeID.rawValue)
+        writer.write(shardCount.load(ordering: .acquiring))
+        writer.writeString(configuration.advertisedAddress)
         return TransportFrame(kind: .hello, body: writer.bytes)
     }
 

@@ -18,6 +18,10 @@ public struct TCPTransportConfiguration: Sendable {
     /// Directory for incoming snapshot chunks.
     public var snapshotReceiveDirectory: String
     public var forwardTimeoutMilliseconds: Int = 10_000
+    /// The raft address peers should use for this host (sent in the hello).
+    public var advertisedAddress: String = ""
+    /// The cluster's shard count, zero when unknown (a joining host).
+    public var shardCount: UInt64 = 0
 
     public init(nodeID: ReplicaID, clusterID: UInt64, listenHost: String, listenPort: Int, snapshotReceiveDirectory: String) {
         self.nodeID = nodeID

@@ -51,7 +51,7 @@ final class TCPTransportTests: XCTestCase {
         node.host = try NodeHost(configuration: configuration, store: node.store, transport: transport)
         transport.setReceiver(node.host)
         let host = node.host!
-        transport.onClusterIdentityAdopted { host.adoptClusterIdentity($0) }
+        transport.onClusterIdentityAdopted { identity, _ in host.adoptClusterIdentity(identity) }
         node.host.start()
         nodes.append(node)
         return node
