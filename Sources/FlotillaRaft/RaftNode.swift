@@ -3,9 +3,12 @@
 /// describing what to persist, send and apply, and calls `advance(_:)` once that is done.
 ///
 /// Deviations from the Raft paper and thesis, each deliberate:
-/// - Membership changes take effect when applied, not when appended (as in etcd); to stay safe
-///   only one change may be pending, a leader counts a change as pending until applied, and a
-///   replica with committed but unapplied changes does not campaign.
+/// - Quorums (elections, votes, commit, CheckQuorum, ReadIndex) use the latest configuration in
+///   the log, as the thesis does; the *applied* configuration (`membership`) is what snapshots,
+///   addresses and status show, and a removal takes a replica out when applied. Only one change
+///   may be pending (until applied), and a leader changes nothing before its term's first entry
+///   is applied.
+/// - A shard's log begins with one membership entry per initial member (indexes `1...n`, term 1).
 /// - Observers (non-voting members) are an extension; they neither vote nor count.
 /// - Commit notifications to followers ride on the next append or heartbeat, and a heartbeat
 ///   carries `min(follower match, commit)` so a follower never commits past what it holds.
