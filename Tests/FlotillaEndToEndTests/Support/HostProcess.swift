@@ -53,7 +53,7 @@ final class HostProcess: @unchecked Sendable {
         defer { lock.unlock() }
         precondition(process?.isRunning != true, "host \(node) is already running")
         if !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
         guard let log = FileHandle(forWritingAtPath: logPath) else { throw HarnessError("cannot open \(logPath)") }
         log.seekToEndOfFile()
@@ -150,8 +150,8 @@ func runTool(_ binary: String, _ arguments: [String], in directory: String, time
     let stamp = UUID().uuidString
     let outPath = "\(directory)/tool-\(stamp).out"
     let errPath = "\(directory)/tool-\(stamp).err"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     defer {
         try? FileManager.default.removeItem(atPath: outPath)
         try? FileManager.default.removeItem(atPath: errPath)
