@@ -48,18 +48,18 @@ public enum RequestParser {
             guard rest == nil else { return bad("PING takes no arguments") }
             return .success(.ping)
         case "STATUS", "SNAPSHOT":
-            guard let tokens = tokens(rest, count: 1, usage: ""), let shard = positive(tokens[0]) else {
+            guard let tokens = tokens(rest, count: 1, usage: ""), let shard = shardNumber(tokens[0]) else {
                 return bad("\(command) takes a shard number: \(command) <shard>")
             }
             return .success(command == "STATUS" ? .status(shard: shard) : .snapshot(shard: shard))
         case "ADD-OBSERVER":
-            guard let tokens = tokens(rest, count: 3, usage: ""), let shard = positive(tokens[0]), let node = positive(tokens[1]),
+            guard let tokens = tokens(rest, count: 3, usage: ""), let shard = shardNumber(tokens[0]), let node = positive(tokens[1]),
                   validAddress(tokens[2]) else {
                 return bad("ADD-OBSERVER takes a shard, a node id and a raft address: ADD-OBSERVER <shard> <node> <host:port>")
             }
             return .success(.addObserver(shard: shard, node: node, address: String(decoding: tokens[2], as: UTF8.self)))
         case "PROMOTE", "REMOVE", "TRANSFER":
-            guard let tokens = tokens(rest, count: 2, usage: ""), let shard = positive(tokens[0]), let node = positive(tokens[1]) else {
+            guard let tokens = tokens(rest, count: 2, usage: ""), let shard = shardNumber(tokens[0]), let node = positive(tokens[1]) else {
                 return bad("\(command) takes a shard and a node id: \(command) <shard> <node>")
             }
             switch command {
@@ -68,7 +68,7 @@ public enum RequestParser {
             default: return .success(.transfer(shard: shard, node: node))
             }
         case "EXPORT":
-            guard let tokens = tokens(rest, count: 2, usage: ""), let shard = positive(tokens[0]), !tokens[1].contains(0) else {
+            guard let tokens = tokens(rest, count: 2, usage: ""), let shard = shardNumber(tokens[0]), !tokens[1].contains(0) else {
                 return bad("EXPORT takes a shard and a directory: EXPORT <shard> <dir>")
             }
             return .success(.export(shard: shard, directory: String(decoding: tokens[1], as: UTF8.self)))
@@ -91,6 +91,13 @@ public enum RequestParser {
     }
 
     /// Decimal digits only: `UInt64("+3")` would accept a sign the protocol does not have.
+    /// A shard number: digits only. Zero parses, so that it is answered `UNKNOWN_SHARD` (out of
+    /// range, SPEC "Errors") rather than `BAD_REQUEST`.
+    static func shardNumber(_ token: [UInt8]) -> UInt64? {
+        guard token.count <= 20, token.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return UInt64(String(decoding: token, as: UTF8.self))
+    }
+
     static func positive(_ token: [UInt8]) -> UInt64? {
         guard token.count <= 20, token.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let value = UInt64(String(decoding: token, as: UTF8.self)), value > 0 else { return nil }
         return value

@@ -32,7 +32,7 @@ final class RequestParserTests: XCTestCase {
 
     func testMalformedRequestsAreRefusedWithTheRightCode() {
         for bad in ["", " ", "PUT k", "PUT", "PUT  v", "GET", "GET ", "GET a b", "GET  a", "GET a ", "CAS k a", "CAS k a b c", "CAS k  b",
-                    "FROB x", "STATUS", "STATUS x", "STATUS 0", "STATUS -1", "STATUS +3", "STATUS 3 4", "STATUS 18446744073709551616",
+                    "FROB x", "STATUS", "STATUS x", "STATUS -1", "STATUS +3", "STATUS 3 4", "STATUS 18446744073709551616",
                     "PROMOTE 1", "PROMOTE 1 0", "ADD-OBSERVER 1 2", "ADD-OBSERVER 1 2 nowhere", "ADD-OBSERVER 1 2 h:99999",
                     "EXPORT 1", "PING x", "PUT a\rb c", "PUT k v\r", "GET k\r", " GET k"] {
             XCTAssertEqual(code(bad), .badRequest, "'\(bad)'")
@@ -71,5 +71,11 @@ final class RequestParserTests: XCTestCase {
             return refusal.code
         }
         XCTAssertEqual(codes, [.badRequest, .badRequest, nil], "only one carriage return, right before the line end, is ignored")
+    }
+
+    /// Shard zero is a well-formed number out of range: the host answers `UNKNOWN_SHARD`.
+    func testShardZeroParsesForTheHostToRefuseAsUnknown() {
+        XCTAssertEqual(try RequestParser.parse(Array("STATUS 0".utf8)).get(), .status(shard: 0))
+        XCTAssertEqual(try RequestParser.parse(Array("SNAPSHOT 0".utf8)).get(), .snapshot(shard: 0))
     }
 }
