@@ -44,6 +44,7 @@ public final class HostRuntime: @unchecked Sendable {
     public let seedMembers: [ReplicaID: String]
 
     static let shardCountFile = "shard-count"
+    static let seedMembersFile = "seed-members"
 
     public static func open(_ options: Options, events: @escaping @Sendable (String) -> Void) throws -> HostRuntime {
         guard options.nodeID.rawValue > 0 else { throw HostRuntimeError.invalidOption("--node-id must be a positive integer") }
@@ -92,8 +93,17 @@ public final class HostRuntime: @unchecked Sendable {
         let joining = (firstBoot && options.join) || recorded == "join"
         let shardCount: UInt64 = joining ? 0 : (recordedShardCount ?? options.shardCount)
         knownShardCount = ShardCountCell(shardCount)
+        // The hosts to relay through when this host holds no replica of a shard: the
+        // `--members` of first boot, kept in the data dir (later flags do not change them).
+        let seedPath = options.dataDirectory + "/" + Self.seedMembersFile
+        if firstBoot {
+            let text = options.members.keys.sorted().map { "\($0)=\(options.members[$0]!)" }.joined(separator: ",")
+            try text.write(toFile: seedPath, atomically: true, encoding: .utf8)
+        }
+        let savedSeeds = (try? String(contentsOfFile: seedPath, encoding: .utf8)).flatMap { try? MemberList.parse($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        seedMembers = savedSeeds ?? options.members
+        members = seedMembers
         members[options.nodeID] = nil
-        seedMembers = options.members
 
         var transportConfiguration = TCPTransportConfiguration(
             nodeID: options.nodeID, clusterID: clusterID, listenHost: listenHost, listenPort: listenPort,
