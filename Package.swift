@@ -50,7 +50,7 @@ let package = Package(
         ]),
         // The `flotilla` command: serve, restore, export, bench.
         .executableTarget(name: "FlotillaCommand", dependencies: [
-            "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft",
+            "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlotillaServer
+import FlotillaTransport
 import Foundation
 
 /// `flotilla export`: ask a running host to export one shard, or all, into a directory on its
@@ -17,19 +18,21 @@ struct Export: ParsableCommand {
     var directory: String
 
     func run() throws {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-              let socket = LoadGenerator.connect(String(address[..<colon]), port) else {
+        guard let (host, port) = splitHostPort(address), let socket = LoadGenerator.connect(host, port) else {
             FileHandle.standardError.write(Data("flotilla export: cannot connect to \(address)\n".utf8))
             throw ExitCode(1)
         }
-        var reader = LineClient(socket: socket)
+        defer { close(socket) }
+        var reader = SocketLineReader(socket: socket)
         var failed = false
         var number = shard ?? 1
         while true {
-            guard let answer = reader.call("EXPORT \(number) \(directory)") else {
+            guard LoadGenerator.writeAll(socket, Array("EXPORT \(number) \(directory)\n".utf8)),
+                  let line = reader.readLine() else {
                 FileHandle.standardError.write(Data("flotilla export: connection closed\n".utf8))
                 throw ExitCode(1)
             }
+            let answer = String(decoding: line, as: UTF8.self)
             if shard == nil && answer.hasPrefix("ERR UNKNOWN_SHARD") && answer.contains("out of range") { break }
             print("shard \(number): \(answer)")
             if answer.hasPrefix("ERR") { failed = true }
@@ -37,28 +40,5 @@ struct Export: ParsableCommand {
             number += 1
         }
         if failed { throw ExitCode(1) }
-    }
-}
-
-/// One request, one answer, on a blocking socket.
-struct LineClient {
-    let socket: Int32
-    private var buffer: [UInt8] = []
-
-    init(socket: Int32) { self.socket = socket }
-
-    mutating func call(_ line: String) -> String? {
-        guard LoadGenerator.writeAll(socket, Array((line + "\n").utf8)) else { return nil }
-        while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let answer = String(decoding: buffer[0..<newline], as: UTF8.self)
-                buffer.removeFirst(newline + 1)
-                return answer
-            }
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { return nil }
-            buffer.append(contentsOf: chunk[0..<count])
-        }
     }
 }

@@ -3,6 +3,7 @@ import Dispatch
 import FlotillaNode
 import FlotillaRaft
 import FlotillaServer
+import FlotillaTransport
 import Foundation
 import Logging
 

@@ -19,7 +19,6 @@ enum AdminOperation: Sendable {
     case transfer(ReplicaID)
     case snapshot
     case export(directory: String)
-    case status
 }
 
 /// One unit of work for a step worker.
@@ -28,6 +27,7 @@ enum WorkItem: Sendable {
     case propose(ShardID, KeyValueCommand, HostContinuation)
     case read(ShardID, [UInt8], linearizable: Bool, HostContinuation)
     case admin(ShardID, AdminOperation, HostContinuation)
+    case status(ShardID, HostContinuation)
     case tick
     case snapshotReceived(ShardMessage, KeyValueStateMachine, file: String)
     case snapshotSent(ShardID, ReplicaID, succeeded: Bool)

@@ -83,17 +83,9 @@ public final class MemoryHostLogStore: HostLogStore {
     public func entries(shard: ShardID, from: LogIndex, through: LogIndex, bytesMax: Int) throws -> [Entry] {
         shards.withLock { shards in
             guard let log = shards[shard], from > log.compactedIndex, from <= through, through <= log.lastIndex else { return [] }
-            var result: [Entry] = []
-            var bytes = 0
-            var position = Int(from.rawValue - log.compactedIndex.rawValue - 1)
-            while position < log.entries.count, log.entries[position].index <= through {
-                let entry = log.entries[position]
-                if !result.isEmpty && bytes + entry.sizeBytes > bytesMax { break }
-                bytes += entry.sizeBytes
-                result.append(entry)
-                position += 1
-            }
-            return result
+            let start = Int(from.rawValue - log.compactedIndex.rawValue - 1)
+            let end = Int(through.rawValue - log.compactedIndex.rawValue - 1)
+            return log.entries[start...end].prefix(bytesMax: bytesMax)
         }
     }
 

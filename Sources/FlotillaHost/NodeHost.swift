@@ -197,7 +197,7 @@ public final class NodeHost: HostMessageReceiver {
     }
 
     public func status(_ shard: ShardID) async -> Result<ShardStatus, NodeHostError> {
-        switch await admin(shard, .status) {
+        switch await submit(shard, { .status(shard, $0) }) {
         case .status(let status): return .success(status)
         case .failure(let error): return .failure(error)
         default: return .failure(.failed("unexpected answer"))

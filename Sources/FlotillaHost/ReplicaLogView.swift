@@ -40,17 +40,9 @@ final class ReplicaLogView: RaftLogReader {
     func entries(from: LogIndex, through: LogIndex, bytesMax: Int) -> [Entry] {
         guard from <= through, from >= firstIndex, through <= lastIndex else { return [] }
         if let first = recent.first, from >= first.index {
-            var result: [Entry] = []
-            var bytes = 0
-            var position = Int(from.rawValue - first.index.rawValue)
-            while position < recent.count, recent[position].index <= through {
-                let entry = recent[position]
-                if !result.isEmpty && bytes + entry.sizeBytes > bytesMax { break }
-                bytes += entry.sizeBytes
-                result.append(entry)
-                position += 1
-            }
-            return result
+            let start = Int(from.rawValue - first.index.rawValue)
+            let end = min(recent.count - 1, Int(through.rawValue - first.index.rawValue))
+            return start <= end ? recent[start...end].prefix(bytesMax: bytesMax) : []
         }
         return (try? store.entries(shard: shard, from: from, through: through, bytesMax: bytesMax)) ?? []
     }

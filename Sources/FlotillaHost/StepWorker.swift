@@ -104,11 +104,15 @@ final class StepWorker: @unchecked Sendable {
             } catch {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
-        case .admin(let shard, let operation, let continuation):
-            if case .status = operation, let replica = replicas[shard] {
+        case .status(let shard, let continuation):
+            // Asking for status is not activity (an idle shard stays quiet while watched), and
+            // a removed replica still describes itself.
+            if let replica = replicas[shard] {
                 continuation.resume(returning: .status(replica.status))
-                return
+            } else {
+                continuation.resume(returning: .failure(.unknownShard(shard)))
             }
+        case .admin(let shard, let operation, let continuation):
             guard let replica = replica(shard, continuation) else { return }
             administer(replica, operation, continuation)
         case .tick:
@@ -234,9 +238,6 @@ final class StepWorker: @unchecked Sendable {
             } catch {
                 continuation.resume(returning: .failure(.failed("export failed: \(error)")))
             }
-        case .status:
-            // Asking for status is not activity: an idle shard stays quiet while watched.
-            continuation.resume(returning: .status(replica.status))
         }
     }
 

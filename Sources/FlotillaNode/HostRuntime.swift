@@ -167,13 +167,6 @@ public final class HostRuntime: @unchecked Sendable {
     }
 }
 
-/// Splits `HOST:PORT`.
-public func splitHostPort(_ address: String) -> (host: String, port: Int)? {
-    guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
-          let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else { return nil }
-    return (String(address[..<colon]), port)
-}
-
 /// The shard count, shared with the transport's callback.
 final class ShardCountCell: Sendable {
     let value: Atomic<UInt64>

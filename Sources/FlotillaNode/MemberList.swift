@@ -1,4 +1,5 @@
 import FlotillaRaft
+import FlotillaTransport
 
 /// The `--members ID=HOST:PORT,...` list: node ids to raft addresses.
 public enum MemberList {
@@ -10,8 +11,7 @@ public enum MemberList {
                 throw .invalidOption("--members: '\(item)' is not ID=HOST:PORT with a positive node id")
             }
             let address = String(parts[1])
-            guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
-                  let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port) else {
+            guard let (_, port) = splitHostPort(address), port > 0 else {
                 throw .invalidOption("--members: '\(address)' is not HOST:PORT")
             }
             guard members[ReplicaID(id)] == nil else { throw .invalidOption("--members: node id \(id) appears twice") }

@@ -30,17 +30,7 @@ public final class MemoryRaftLog: RaftLogReader {
 
     public func entries(from: LogIndex, through: LogIndex, bytesMax: Int) -> [Entry] {
         guard from <= through, from > offsetIndex, through <= lastIndex else { return [] }
-        var result: [Entry] = []
-        var bytes = 0
-        var index = from
-        while index <= through {
-            let entry = storedEntries[position(of: index)]
-            if !result.isEmpty && bytes + entry.sizeBytes > bytesMax { break }
-            bytes += entry.sizeBytes
-            result.append(entry)
-            index = index.next
-        }
-        return result
+        return storedEntries[position(of: from)...position(of: through)].prefix(bytesMax: bytesMax)
     }
 
     private func position(of index: LogIndex) -> Int { Int(index.rawValue - offsetIndex.rawValue - 1) }

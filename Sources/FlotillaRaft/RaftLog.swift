@@ -72,13 +72,10 @@ struct RaftLog {
         }
         let start = max(from, unstableOffset)
         if start <= through, let first = unstableEntries.first {
-            var position = Int(start.rawValue - first.index.rawValue)
-            while position < unstableEntries.count, unstableEntries[position].index <= through {
-                let entry = unstableEntries[position]
-                if !result.isEmpty && bytes + entry.sizeBytes > bytesMax { break }
-                bytes += entry.sizeBytes
-                result.append(entry)
-                position += 1
+            let startPosition = Int(start.rawValue - first.index.rawValue)
+            let endPosition = min(unstableEntries.count - 1, Int(through.rawValue - first.index.rawValue))
+            if startPosition <= endPosition {
+                result += unstableEntries[startPosition...endPosition].prefix(bytesMax: bytesMax, bytesAlready: bytes)
             }
         }
         return result

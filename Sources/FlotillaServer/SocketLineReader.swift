@@ -3,14 +3,14 @@ import Glibc
 #endif
 
 /// Buffered line reads from a blocking socket.
-struct SocketLineReader {
+public struct SocketLineReader {
     let socket: Int32
     private var buffer: [UInt8] = []
     private var start = 0
 
-    init(socket: Int32) { self.socket = socket }
+    public init(socket: Int32) { self.socket = socket }
 
-    mutating func readLine() -> [UInt8]? {
+    public mutating func readLine() -> [UInt8]? {
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(buffer[start..<newline])

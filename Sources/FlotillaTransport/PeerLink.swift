@@ -60,7 +60,7 @@ final class PeerLink: @unchecked Sendable {
 
     private func connectIfNeeded() {
         guard !closed, channel == nil, !connecting, !reconnectScheduled else { return }
-        guard let (host, port) = splitAddress(address) else { return }
+        guard let (host, port) = splitHostPort(address) else { return }
         connecting = true
         let transport = self.transport
         ClientBootstrap(group: eventLoop)

@@ -35,7 +35,7 @@ final class SnapshotSender: @unchecked Sendable {
     }
 
     func start() {
-        guard let (host, port) = splitAddress(address), let handle = fopen(file, "rb") else {
+        guard let (host, port) = splitHostPort(address), let handle = fopen(file, "rb") else {
             completion(false)
             return
         }

@@ -17,8 +17,10 @@ public enum TCPTransportError: Error, CustomStringConvertible {
     }
 }
 
-/// Splits `host:port` (a DNS name is allowed; it is resolved at each connection attempt).
-func splitAddress(_ address: String) -> (host: String, port: Int)? {
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
+/// Splits `HOST:PORT` (a DNS name is allowed; it is resolved at each connection attempt);
+/// nil for an empty host or a port outside 0...65535.
+public func splitHostPort(_ address: String) -> (host: String, port: Int)? {
+    guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
+          let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else { return nil }
     return (String(address[..<colon]), port)
 }

@@ -50,7 +50,8 @@ func crashWriterExecutable() throws -> URL {
     }
     let executable = directory.appendingPathComponent("FlotillaLogStoreCrashWriter")
     guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-        throw XCTSkip("crash writer not built at \(executable.path)")
+        // `swift build --build-tests` builds it; a missing child must fail, not skip, the tests.
+        throw LogStoreTestFailure("crash writer not built at \(executable.path); run `swift build --build-tests`")
     }
     return executable
 }
@@ -90,4 +91,10 @@ final class ChildProcess {
     deinit {
         if process.isRunning { kill() }
     }
+}
+
+/// A test precondition that did not hold: thrown, it fails the test with its message.
+struct LogStoreTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
