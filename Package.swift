@@ -32,18 +32,21 @@ let package = Package(
         .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
         // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.
         .target(name: "FlotillaTransport", dependencies: [
-            "FlotillaHost", "FlotillaRaft",
+            "FlotillaHost", "FlotillaRaft", "FlotillaEventLoop",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FlotillaTransportTests", dependencies: ["FlotillaTransport", "FlotillaHost", "FlotillaRaft"]),
+        // Batched hand-offs to event loops, shared by the client and peer sides.
+        .target(name: "FlotillaEventLoop", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // The line protocol: pure parsing and rendering, and a thin SwiftNIO server.
         .target(name: "FlotillaServer", dependencies: [
+            "FlotillaEventLoop",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FlotillaServerTests", dependencies: [
-            "FlotillaServer",
+            "FlotillaServer", "FlotillaEventLoop",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -57,6 +60,8 @@ let package = Package(
         // A running host assembled: the LMDB store behind the NodeHost, first boot, restore.
         .target(name: "FlotillaNode", dependencies: [
             "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport", "FlotillaServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),
         .executableTarget(name: "FlotillaHostBenchmark", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport"]),

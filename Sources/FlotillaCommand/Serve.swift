@@ -41,6 +41,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("workers"), help: "Step workers, each owning a share of the shards.")
     var workers = 2
 
+    @Option(name: .customLong("threads"), help: "Event loops for client and peer connections (default: the number of cores).")
+    var threads: Int?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -59,12 +62,16 @@ struct Serve: AsyncParsableCommand {
             options.tickMilliseconds = tickMilliseconds
             options.snapshotEveryEntries = snapshotEveryEntries
             options.workerCount = max(1, min(workers, 64))
+            if let threads {
+                guard threads >= 1 && threads <= 256 else { throw HostRuntimeError.invalidOption("--threads must be 1...256") }
+                options.threadCount = threads
+            }
             let runtime = try HostRuntime.open(options) { event in logger.info("\(event)") }
             try runtime.start()
             let router = HostRequestRouter(runtime: runtime)
             let server: LineProtocolServer
             do {
-                server = try LineProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router)
+                server = try LineProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router, sharing: runtime.eventLoopGroup)
             } catch {
                 runtime.stop()
                 throw HostRuntimeError.startup("cannot listen on --client-addr \(clientAddress): \(error)")

@@ -7,12 +7,23 @@ import FlotillaRaft
 public protocol HostLogStore: AnyObject, Sendable {
     /// Makes every update durable, in order, before returning.
     func persist(_ updates: [ReplicaLogUpdate]) throws
+    /// Makes every update durable without blocking the caller; `completion` runs (on any
+    /// thread) once they are, or with the error. Writes are durable in the order submitted,
+    /// whichever form submitted them.
+    func persist(_ updates: [ReplicaLogUpdate], completion: @escaping @Sendable (Result<Void, any Error>) -> Void)
     /// Everything needed to restart every replica this host holds.
     func loadReplicas() throws -> [StoredReplica]
     /// Entries `from...through` of a shard's log, at most `bytesMax` (at least one).
     func entries(shard: ShardID, from: LogIndex, through: LogIndex, bytesMax: Int) throws -> [Entry]
     /// The term of the entry at `index`, nil when absent.
     func term(shard: ShardID, at index: LogIndex) throws -> Term?
+}
+
+extension HostLogStore {
+    /// For stores whose writes are quick (in memory): the blocking write, then the callback.
+    public func persist(_ updates: [ReplicaLogUpdate], completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        completion(Result { try persist(updates) })
+    }
 }
 
 /// What one shard's replica asks the store to make durable in one batch.

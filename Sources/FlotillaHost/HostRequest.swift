@@ -1,7 +1,13 @@
 import FlotillaRaft
 
-/// What a caller of the NodeHost waits for; resumed exactly once by the shard's worker.
-typealias HostContinuation = CheckedContinuation<HostResponse, Never>
+/// What a caller of the NodeHost waits for; resumed exactly once by the shard's worker, on the
+/// worker's thread. A plain callback, not a continuation: a request on the hot path costs no
+/// `Task`, and the caller decides how the answer reaches its own thread (in a batch).
+struct HostContinuation: Sendable {
+    let body: @Sendable (HostResponse) -> Void
+
+    func resume(returning response: HostResponse) { body(response) }
+}
 
 enum HostResponse: Sendable {
     case applied(KeyValueResult)
@@ -32,5 +38,7 @@ enum WorkItem: Sendable {
     case snapshotReceived(ShardMessage, KeyValueStateMachine, file: String)
     case snapshotSent(ShardID, ReplicaID, succeeded: Bool)
     case addReplica(StoredReplica?, ShardID, ReplicaRecord, bootstrap: [Entry])
+    /// A round's write, submitted without waiting, is durable (or failed with `failure`).
+    case persisted(UInt64, failure: String?)
     case stop
 }

@@ -80,6 +80,12 @@ public final class NodeHost: HostMessageReceiver {
     /// Who this host believes leads `shard`, or nil when it holds no replica of it.
     public func leader(of shard: ShardID) -> ReplicaID? { context.shards.withLock { $0[shard]?.leader } }
 
+    /// This host's role in `shard` and who it believes leads it, with one lock (the request
+    /// path asks for both); nil when it holds no replica of it.
+    public func roleAndLeader(in shard: ShardID) -> (role: RaftRole, leader: ReplicaID)? {
+        context.shards.withLock { table in table[shard].map { ($0.role, $0.leader) } }
+    }
+
     /// This host's role in `shard`, or nil when it holds no replica of it.
     public func role(in shard: ShardID) -> RaftRole? { context.shards.withLock { $0[shard]?.role } }
 
@@ -108,100 +114,160 @@ public final class NodeHost: HostMessageReceiver {
     }
 
     // MARK: - Requests
+    //
+    // Every request has a callback form, called once on the owning worker's thread (or at once
+    // when refused), for the request path: no `Task` and no continuation per request. The
+    // `async` forms wrap it, for tools and tests.
 
-    private func submit(_ shard: ShardID, _ make: (HostContinuation) -> WorkItem) async -> HostResponse {
-        guard state.withLock({ $0 == .running }) else { return .failure(.shuttingDown) }
-        let worker = worker(for: shard)
-        return await withCheckedContinuation { continuation in
-            if !worker.queue.push(make(continuation)) {
-                continuation.resume(returning: .failure(.busy("step worker queue full")))
-            }
+    private func submit(_ shard: ShardID, _ make: (HostContinuation) -> WorkItem,
+                        _ body: @escaping @Sendable (HostResponse) -> Void) {
+        guard state.withLock({ $0 == .running }) else {
+            body(.failure(.shuttingDown))
+            return
+        }
+        if !worker(for: shard).queue.push(make(HostContinuation(body: body))) {
+            body(.failure(.busy("step worker queue full")))
+        }
+    }
+
+    private func awaiting<Value: Sendable>(_ start: (@escaping @Sendable (Value) -> Void) -> Void) async -> Value {
+        await withCheckedContinuation { continuation in
+            start { continuation.resume(returning: $0) }
         }
     }
 
     /// Proposes a write and answers once it is committed and applied here.
-    public func propose(_ shard: ShardID, _ command: KeyValueCommand) async -> Result<KeyValueResult, NodeHostError> {
-        switch await submit(shard, { .propose(shard, command, $0) }) {
-        case .applied(let result): return .success(result)
-        case .failure(let error): return .failure(error)
-        default: return .failure(.failed("unexpected answer to a proposal"))
+    public func propose(_ shard: ShardID, _ command: KeyValueCommand,
+                        completion: @escaping @Sendable (Result<KeyValueResult, NodeHostError>) -> Void) {
+        submit(shard, { .propose(shard, command, $0) }) { response in
+            switch response {
+            case .applied(let result): completion(.success(result))
+            case .failure(let error): completion(.failure(error))
+            default: completion(.failure(.failed("unexpected answer to a proposal")))
+            }
         }
     }
 
-    /// A linearizable read (ReadIndex; no log write). Works on any replica: a follower or
-    /// observer asks the leader for the read index, then serves it from its own state.
-    public func read(_ shard: ShardID, key: [UInt8]) async -> Result<[UInt8]?, NodeHostError> {
-        switch await submit(shard, { .read(shard, key, linearizable: true, $0) }) {
-        case .value(let value): return .success(value)
-        case .failure(let error): return .failure(error)
-        default: return .failure(.failed("unexpected answer to a read"))
+    public func propose(_ shard: ShardID, _ command: KeyValueCommand) async -> Result<KeyValueResult, NodeHostError> {
+        await awaiting { propose(shard, command, completion: $0) }
+    }
+
+    /// A linearizable read (ReadIndex; no log write) when `linearizable`, else this replica's
+    /// state as applied now (may be stale). A linearizable read works on any replica: a
+    /// follower or observer asks the leader for the read index, then serves it itself.
+    public func read(_ shard: ShardID, key: [UInt8], linearizable: Bool,
+                     completion: @escaping @Sendable (Result<[UInt8]?, NodeHostError>) -> Void) {
+        submit(shard, { .read(shard, key, linearizable: linearizable, $0) }) { response in
+            switch response {
+            case .value(let value): completion(.success(value))
+            case .failure(let error): completion(.failure(error))
+            default: completion(.failure(.failed("unexpected answer to a read")))
+            }
         }
+    }
+
+    public func read(_ shard: ShardID, key: [UInt8]) async -> Result<[UInt8]?, NodeHostError> {
+        await awaiting { read(shard, key: key, linearizable: true, completion: $0) }
     }
 
     /// Reads this host's replica as applied now; may be stale.
     public func staleRead(_ shard: ShardID, key: [UInt8]) async -> Result<[UInt8]?, NodeHostError> {
-        switch await submit(shard, { .read(shard, key, linearizable: false, $0) }) {
-        case .value(let value): return .success(value)
-        case .failure(let error): return .failure(error)
-        default: return .failure(.failed("unexpected answer to a read"))
+        await awaiting { read(shard, key: key, linearizable: false, completion: $0) }
+    }
+
+    private func admin(_ shard: ShardID, _ operation: AdminOperation, _ body: @escaping @Sendable (HostResponse) -> Void) {
+        submit(shard, { .admin(shard, operation, $0) }, body)
+    }
+
+    private static func done(_ completion: @escaping @Sendable (Result<Void, NodeHostError>) -> Void) -> @Sendable (HostResponse) -> Void {
+        { response in
+            switch response {
+            case .done: completion(.success(()))
+            case .failure(let error): completion(.failure(error))
+            default: completion(.failure(.failed("unexpected answer")))
+            }
         }
     }
 
-    private func admin(_ shard: ShardID, _ operation: AdminOperation) async -> HostResponse {
-        await submit(shard, { .admin(shard, operation, $0) })
-    }
-
-    private func done(_ response: HostResponse) -> Result<Void, NodeHostError> {
-        switch response {
-        case .done: return .success(())
-        case .failure(let error): return .failure(error)
-        default: return .failure(.failed("unexpected answer"))
-        }
+    public func addObserver(_ shard: ShardID, node: ReplicaID, address: String,
+                            completion: @escaping @Sendable (Result<Void, NodeHostError>) -> Void) {
+        admin(shard, .membershipChange(MembershipChange(kind: .addObserver, replica: node, address: address)), Self.done(completion))
     }
 
     public func addObserver(_ shard: ShardID, node: ReplicaID, address: String) async -> Result<Void, NodeHostError> {
-        done(await admin(shard, .membershipChange(MembershipChange(kind: .addObserver, replica: node, address: address))))
+        await awaiting { addObserver(shard, node: node, address: address, completion: $0) }
     }
 
     /// Promotes an observer to voter; refused with `notCaughtUp` while it lags (see
     /// `RaftConfiguration.promotionLagEntriesMax`).
+    public func promote(_ shard: ShardID, node: ReplicaID, completion: @escaping @Sendable (Result<Void, NodeHostError>) -> Void) {
+        admin(shard, .membershipChange(MembershipChange(kind: .promoteObserver, replica: node)), Self.done(completion))
+    }
+
     public func promote(_ shard: ShardID, node: ReplicaID) async -> Result<Void, NodeHostError> {
-        done(await admin(shard, .membershipChange(MembershipChange(kind: .promoteObserver, replica: node))))
+        await awaiting { promote(shard, node: node, completion: $0) }
+    }
+
+    public func remove(_ shard: ShardID, node: ReplicaID, completion: @escaping @Sendable (Result<Void, NodeHostError>) -> Void) {
+        admin(shard, .membershipChange(MembershipChange(kind: .remove, replica: node)), Self.done(completion))
     }
 
     public func remove(_ shard: ShardID, node: ReplicaID) async -> Result<Void, NodeHostError> {
-        done(await admin(shard, .membershipChange(MembershipChange(kind: .remove, replica: node))))
+        await awaiting { remove(shard, node: node, completion: $0) }
     }
 
     /// Answers once `node` leads the shard (as this host sees it).
+    public func transfer(_ shard: ShardID, to node: ReplicaID, completion: @escaping @Sendable (Result<Void, NodeHostError>) -> Void) {
+        admin(shard, .transfer(node), Self.done(completion))
+    }
+
     public func transfer(_ shard: ShardID, to node: ReplicaID) async -> Result<Void, NodeHostError> {
-        done(await admin(shard, .transfer(node)))
+        await awaiting { transfer(shard, to: node, completion: $0) }
     }
 
     /// Takes a snapshot now and compacts the log; answers its index.
-    public func snapshot(_ shard: ShardID) async -> Result<LogIndex, NodeHostError> {
-        switch await admin(shard, .snapshot) {
-        case .index(let index): return .success(index)
-        case .failure(let error): return .failure(error)
-        default: return .failure(.failed("unexpected answer"))
+    public func snapshot(_ shard: ShardID, completion: @escaping @Sendable (Result<LogIndex, NodeHostError>) -> Void) {
+        admin(shard, .snapshot) { response in
+            switch response {
+            case .index(let index): completion(.success(index))
+            case .failure(let error): completion(.failure(error))
+            default: completion(.failure(.failed("unexpected answer")))
+            }
         }
     }
 
+    public func snapshot(_ shard: ShardID) async -> Result<LogIndex, NodeHostError> {
+        await awaiting { snapshot(shard, completion: $0) }
+    }
+
     /// Writes a self-contained snapshot file of the shard into `directory`.
+    public func export(_ shard: ShardID, directory: String,
+                       completion: @escaping @Sendable (Result<(index: LogIndex, file: String), NodeHostError>) -> Void) {
+        admin(shard, .export(directory: directory)) { response in
+            switch response {
+            case .exported(let index, let file): completion(.success((index, file)))
+            case .failure(let error): completion(.failure(error))
+            default: completion(.failure(.failed("unexpected answer")))
+            }
+        }
+    }
+
     public func export(_ shard: ShardID, directory: String) async -> Result<(index: LogIndex, file: String), NodeHostError> {
-        switch await admin(shard, .export(directory: directory)) {
-        case .exported(let index, let file): return .success((index, file))
-        case .failure(let error): return .failure(error)
-        default: return .failure(.failed("unexpected answer"))
+        await awaiting { export(shard, directory: directory, completion: $0) }
+    }
+
+    public func status(_ shard: ShardID, completion: @escaping @Sendable (Result<ShardStatus, NodeHostError>) -> Void) {
+        submit(shard, { .status(shard, $0) }) { response in
+            switch response {
+            case .status(let status): completion(.success(status))
+            case .failure(let error): completion(.failure(error))
+            default: completion(.failure(.failed("unexpected answer")))
+            }
         }
     }
 
     public func status(_ shard: ShardID) async -> Result<ShardStatus, NodeHostError> {
-        switch await submit(shard, { .status(shard, $0) }) {
-        case .status(let status): return .success(status)
-        case .failure(let error): return .failure(error)
-        default: return .failure(.failed("unexpected answer"))
-        }
+        await awaiting { status(shard, completion: $0) }
     }
 
     // MARK: - HostMessageReceiver

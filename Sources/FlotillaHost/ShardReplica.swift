@@ -60,9 +60,12 @@ final class ShardReplica {
                     snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count, quiet: isQuiet)
     }
 
-    /// Fails every waiting request (shutdown, or the replica left the shard).
+    /// Fails every waiting request (shutdown, or the replica left the shard). A waiting proposal
+    /// is in the log already, and a later leader may still commit it: its outcome is unknown,
+    /// so it is failed with `timeout` whatever the reason, never with an error that promises
+    /// "not applied" (a client would retry it and apply it twice).
     func failAll(_ error: NodeHostError) {
-        for pending in pendingProposals.values { pending.continuation.resume(returning: .failure(error)) }
+        for pending in pendingProposals.values { pending.continuation.resume(returning: .failure(.timeout)) }
         for pending in pendingReads.values { pending.continuation.resume(returning: .failure(error)) }
         for pending in pendingTransfers { pending.continuation.resume(returning: .failure(error)) }
         pendingProposals = [:]

@@ -3,9 +3,17 @@ import Foundation
 
 /// A thread that owns a fixed partition of the host's shards. Each round it takes every queued
 /// item, steps the shards they concern, then handles all ready shards together: their
-/// leaders' messages go out first, then every shard's updates are made durable in ONE store
-/// write, then votes and acknowledgements go out and committed entries are applied
-/// (Dragonboat's step worker design).
+/// leaders' messages go out first, committed entries are applied (answering their clients),
+/// and every shard's updates are submitted as ONE store write (Dragonboat's step worker
+/// design).
+///
+/// The worker does not wait for that write. A shard whose write is in flight has its `Ready`
+/// outstanding, so the core gives it nothing more until the write is durable; it still steps
+/// incoming messages. Meanwhile the worker goes on with the other shards, whose writes queue
+/// behind the first and are group-committed together. When a write is durable the worker
+/// sends that round's votes and acknowledgements and advances its shards. So the step loop
+/// never sleeps in fsync, and under load the store syncs once per transaction rather than
+/// twice (see the log store's "durable after the next sync" rule).
 final class StepWorker: @unchecked Sendable {
     let context: HostContext
     let queue: WorkQueue<WorkItem>
@@ -15,6 +23,18 @@ final class StepWorker: @unchecked Sendable {
     /// host with thousands of shards does not scan them all each round.
     private var touched: Set<ShardID> = []
     private let finished = DispatchSemaphore(value: 0)
+    /// Rounds whose write is in flight: what to finish once it is durable.
+    private var inflightWrites: [UInt64: [PersistedShard]] = [:]
+    private var nextWriteID: UInt64 = 1
+    /// Set by `stop`: requests are refused, writes in flight are waited for.
+    private var stopping = false
+
+    struct PersistedShard {
+        var replica: ShardReplica
+        var ready: Ready
+        var update: ReplicaLogUpdate
+        var membershipChanged: Bool
+    }
 
     init(context: HostContext) {
         self.context = context
@@ -32,25 +52,30 @@ final class StepWorker: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops after the queued work; waiting requests fail with `shuttingDown`.
+    /// Stops after the queued work and the writes in flight; waiting requests fail (see
+    /// `ShardReplica.failAll`).
     func stop() {
         queue.push(.stop, force: true)
-        queue.close()
         finished.wait()
+        queue.close()
     }
 
     private func run() {
-        var running = true
-        while running {
+        while !stopping || !inflightWrites.isEmpty {
             let items = queue.takeAll()
             if items.isEmpty { break }
             for item in items {
                 if case .stop = item {
-                    running = false
+                    stopping = true
+                    continue
+                }
+                if stopping {
+                    refuse(item)
                     continue
                 }
                 handle(item)
             }
+            if stopping { continue }
             // Advancing may leave more to do at once (a leader's own write completing a commit):
             // keep going while any touched shard is ready.
             var rounds = 0
@@ -152,7 +177,24 @@ final class StepWorker: @unchecked Sendable {
             } catch {
                 context.events("shard \(shard): cannot start replica: \(error)")
             }
+        case .persisted(let id, let failure):
+            persisted(id, failure: failure)
         case .stop:
+            break
+        }
+    }
+
+    /// While stopping: a write finishing is completed, everything else is refused.
+    private func refuse(_ item: WorkItem) {
+        switch item {
+        case .propose(_, _, let continuation), .read(_, _, _, let continuation), .admin(_, _, let continuation),
+             .status(_, let continuation):
+            continuation.resume(returning: .failure(.shuttingDown))
+        case .persisted(let id, let failure):
+            persisted(id, failure: failure)
+        case .snapshotReceived(_, _, let file):
+            unlink(file)
+        case .messages, .tick, .snapshotSent, .addReplica, .stop:
             break
         }
     }
@@ -332,7 +374,7 @@ final class StepWorker: @unchecked Sendable {
         }
 
         var updates: [ReplicaLogUpdate] = []
-        var updated: [(ShardReplica, ReplicaLogUpdate)] = []
+        var persisting: [PersistedShard] = []
         for (replica, ready) in work where ready.needsPersistence {
             var update = ReplicaLogUpdate(shard: replica.shard)
             update.hardState = ready.hardState
@@ -347,15 +389,43 @@ final class StepWorker: @unchecked Sendable {
                 replica.receivedSnapshots[metadata.index] = (received.stateMachine, file)
             }
             updates.append(update)
-            updated.append((replica, update))
+            persisting.append(PersistedShard(replica: replica, ready: ready, update: update,
+                                             membershipChanged: membershipChanged[replica.shard] ?? false))
         }
-        if !updates.isEmpty { persist(updates) }
-        for (replica, update) in updated { replica.log.applied(update) }
-
-        for (replica, ready) in work { send(ready.messagesAfterPersist, from: replica) }
-        for (replica, ready) in work {
+        if !updates.isEmpty {
+            let id = nextWriteID
+            nextWriteID += 1
+            inflightWrites[id] = persisting
+            let queue = self.queue
+            context.store.persist(updates) { result in
+                var failure: String?
+                if case .failure(let error) = result { failure = "\(error)" }
+                queue.push(.persisted(id, failure: failure), force: true)
+            }
+        }
+        // Shards with nothing to write finish now.
+        for (replica, ready) in work where !ready.needsPersistence {
+            send(ready.messagesAfterPersist, from: replica)
             finish(ready, on: replica, membershipChanged: membershipChanged[replica.shard] ?? false)
             if replica.node.hasReady { touched.insert(replica.shard) }
+        }
+    }
+
+    /// A round's write is durable: its votes and acknowledgements may leave, and its shards
+    /// advance. A failed write is retried, blocking, until it succeeds: nothing may be
+    /// acknowledged before it is durable, and nothing is dropped.
+    private func persisted(_ id: UInt64, failure: String?) {
+        guard let shards = inflightWrites.removeValue(forKey: id) else { return }
+        if let failure {
+            context.events("log store write failed, retrying: \(failure)")
+            for replica in replicas.values { replica.failAll(.failed("log store write failed: \(failure)")) }
+            persist(shards.map(\.update))
+        }
+        for shard in shards {
+            shard.replica.log.applied(shard.update)
+            send(shard.ready.messagesAfterPersist, from: shard.replica)
+            finish(shard.ready, on: shard.replica, membershipChanged: shard.membershipChanged)
+            touched.insert(shard.replica.shard)
         }
     }
 

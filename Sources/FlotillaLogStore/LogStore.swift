@@ -97,6 +97,33 @@ public final class LogStore: @unchecked Sendable {
         try waiter.wait().get()
     }
 
+    /// `write(_:)` without waiting: `completion` runs on the writer thread once the batch is
+    /// durable (or refused), or at once when the queue refuses it. Shares the writer queue, and
+    /// its order, with the other writes.
+    public func write(_ batch: WriteBatch, completion: @escaping @Sendable (Result<Void, LogStoreError>) -> Void) {
+        do {
+            try batch.validateShape(batchBytesMax: configuration.batchBytesMax)
+        } catch let error as LogStoreError {
+            completion(.failure(error))
+            return
+        } catch {
+            completion(.failure(.invalidBatch("\(error)")))
+            return
+        }
+        if batch.isEmpty {
+            completion(.success(()))
+            return
+        }
+        let pending = PendingWrite(batch: batch, completion: .callback(completion))
+        do {
+            try writer.submit(pending)
+        } catch let error as LogStoreError {
+            pending.complete(.failure(error))
+        } catch {
+            pending.complete(.failure(.storageFailed(operation: "submit", code: 0, message: "\(error)")))
+        }
+    }
+
     /// The current LMDB map size (it grows by doubling up to `mapSizeBytesMax`).
     public var mapSizeBytes: Int { environment.mapSizeBytes }
 

@@ -5,6 +5,9 @@ final class PendingWrite: @unchecked Sendable {
     enum Completion {
         case continuation(CheckedContinuation<Void, any Error>)
         case waiter(SynchronousWaiter)
+        /// Called on the writer thread: for a caller that must not block (a step worker that
+        /// goes on stepping other shards while the write is in flight).
+        case callback(@Sendable (Result<Void, LogStoreError>) -> Void)
     }
 
     let batch: WriteBatch
@@ -24,6 +27,8 @@ final class PendingWrite: @unchecked Sendable {
             continuation.resume(with: result.mapError { $0 as any Error })
         case let .waiter(waiter):
             waiter.finish(result)
+        case let .callback(body):
+            body(result)
         }
     }
 }

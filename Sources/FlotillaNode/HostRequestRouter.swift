@@ -1,203 +1,305 @@
+import Dispatch
 import FlotillaHost
 import FlotillaRaft
 import FlotillaServer
 import FlotillaTransport
-import Foundation
+import NIOCore
 import Synchronization
 
 /// Answers line-protocol requests on one host. Any host answers any key: a request that
 /// needs the shard's leader is carried out here when this host leads, and otherwise relayed
 /// (over the raft transport) to the leader this host knows, or to a member when it holds no
 /// replica of the shard. A request is relayed at most twice, so relays never loop.
+///
+/// Everything is callback-driven: a request is routed on the thread that read it (a client
+/// connection's event loop, or a peer connection's for a relayed request), handed to the
+/// shard's step worker or to the peer link of the same loop, and answered from wherever the
+/// work finished. No request creates a `Task`.
+///
+/// What an error promises: `NO_LEADER`, `UNKNOWN_SHARD`, `BUSY` and `SHUTTING_DOWN` are only
+/// answered for requests that never reached a log. A write whose fate is unknown (its
+/// proposal is in a log, or it was relayed and the answer never came) is answered `TIMEOUT`.
+/// A read changes nothing, so a relayed read that gets no answer is tried again, on whoever
+/// leads by then, until about an election has passed.
 public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandler {
+    public typealias Completion = @Sendable (ClientResponse) -> Void
+    typealias Operation = @Sendable (NodeHost, @escaping @Sendable (Result<ClientResponse, NodeHostError>) -> Void) -> Void
+
     let runtime: HostRuntime
     let stopping = Atomic<Bool>(false)
-    /// How long a request waits out an election before answering `NO_LEADER`.
+    /// How long a request waits out an election before answering `NO_LEADER`, and how long a
+    /// relayed read is retried.
     let electionWaitMilliseconds: Int
+    /// How long one relayed read waits for its answer before it is tried again.
+    let readForwardTimeoutMilliseconds: Int
     static let hopsMax: UInt8 = 2
+    static let retryPauseMilliseconds: Int64 = 20
 
-    public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000) {
+    public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000, readForwardTimeoutMilliseconds: Int = 1_500) {
         self.runtime = runtime
         self.electionWaitMilliseconds = electionWaitMilliseconds
+        self.readForwardTimeoutMilliseconds = readForwardTimeoutMilliseconds
         runtime.transport.setForwardHandler(self)
     }
 
-    public func handleForward(_ payload: [UInt8]) async -> [UInt8] {
+    public func handleForward(_ payload: [UInt8], completion: @escaping @Sendable ([UInt8]) -> Void) {
         guard let (request, hops) = try? ForwardCodec.decodeRequest(payload) else {
-            return ForwardCodec.encode(.error(.badRequest, "malformed forwarded request"))
+            completion(ForwardCodec.encode(.error(.badRequest, "malformed forwarded request")))
+            return
         }
-        return ForwardCodec.encode(await route(request, hops: hops))
+        route(request, hops: hops) { completion(ForwardCodec.encode($0)) }
     }
 
     /// From now on every request is answered `SHUTTING_DOWN`.
     public func beginShutdown() { stopping.store(true, ordering: .releasing) }
 
     var nodeHost: NodeHost { runtime.nodeHost }
+    var nodeID: ReplicaID { runtime.options.nodeID }
 
-    public func handle(_ request: ClientRequest) async -> ClientResponse {
-        await route(request, hops: 0)
+    public func handle(_ request: ClientRequest, completion: @escaping Completion) {
+        route(request, hops: 0, completion: completion)
     }
 
-    func route(_ request: ClientRequest, hops: UInt8) async -> ClientResponse {
-        if stopping.load(ordering: .acquiring) { return .error(.shuttingDown, "the host is stopping; retry on another host") }
-        if case .staleGet = request, runtime.shardCount == 0 {
-            return .error(.unknownShard, "this host holds no replica yet (it has not joined its cluster)")
+    static func nowMilliseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
+
+    /// `deadline` is set once a request has had to wait (an election, a lost relay); the
+    /// first attempt runs without reading the clock.
+    func route(_ request: ClientRequest, hops: UInt8, deadline: UInt64? = nil, completion: @escaping Completion) {
+        if stopping.load(ordering: .acquiring) {
+            completion(.error(.shuttingDown, "the host is stopping; retry on another host"))
+            return
         }
-        if runtime.shardCount == 0 && request != .ping {
-            // A joining host that has not heard from its cluster yet cannot map keys to
-            // shards: a member of the cluster answers instead.
-            return await relayToMember(request, hops: hops)
+        let shardCount = runtime.shardCount
+        if shardCount == 0 {
+            if case .staleGet = request {
+                completion(.error(.unknownShard, "this host holds no replica yet (it has not joined its cluster)"))
+            } else if request == .ping {
+                completion(.pong)
+            } else {
+                // A joining host that has not heard from its cluster yet cannot map keys to
+                // shards: a member of the cluster answers instead.
+                relayToMember(request, hops: hops, completion: completion)
+            }
+            return
         }
         switch request {
         case .ping:
-            return .pong
+            completion(.pong)
         case .shard(let key):
-            return .shard(shardOf(key: key, shardCount: runtime.shardCount))
+            completion(.shard(shardOf(key: key, shardCount: shardCount)))
         case .put(let key, let value):
-            return await write(key, .put(key: key, value: value), request, hops)
+            write(key, .put(key: key, value: value), request, hops, deadline, completion)
         case .delete(let key):
-            return await write(key, .delete(key: key), request, hops)
+            write(key, .delete(key: key), request, hops, deadline, completion)
         case .compareAndSet(let key, let expected, let new):
-            return await write(key, .compareAndSet(key: key, expected: expected, new: new), request, hops)
+            write(key, .compareAndSet(key: key, expected: expected, new: new), request, hops, deadline, completion)
         case .get(let key):
-            let shard = ShardID(shardOf(key: key, shardCount: runtime.shardCount))
-            return await withLeaderRetry(shard, request, hops, anyReplica: true) { host in
-                await host.read(shard, key: key).map { value in value.map(ClientResponse.value) ?? .notFound }
-            }
+            let shard = ShardID(shardOf(key: key, shardCount: shardCount))
+            withLeaderRetry(shard, request, hops, deadline, anyReplica: true, { host, done in
+                host.read(shard, key: key, linearizable: true) { result in
+                    done(result.map { value in value.map(ClientResponse.value) ?? .notFound })
+                }
+            }, completion)
         case .staleGet(let key):
-            let shard = ShardID(shardOf(key: key, shardCount: runtime.shardCount))
-            switch await nodeHost.staleRead(shard, key: key) {
-            case .success(let value): return value.map(ClientResponse.value) ?? .notFound
-            case .failure(let error): return Self.response(for: error, shard: shard)
-            }
-        case .status(let number):
-            guard let shard = validShard(number) else { return unknownShard(number) }
-            if nodeHost.role(in: shard) != nil, nodeHost.role(in: shard) != .removed {
-                switch await nodeHost.status(shard) {
-                case .success(let status): return .status(status.line)
-                case .failure(let error): return Self.response(for: error, shard: shard)
+            let shard = ShardID(shardOf(key: key, shardCount: shardCount))
+            nodeHost.read(shard, key: key, linearizable: false) { result in
+                switch result {
+                case .success(let value): completion(value.map(ClientResponse.value) ?? .notFound)
+                case .failure(let error): completion(Self.response(for: error, shard: shard))
                 }
             }
-            return await relay(request, shard: shard, to: nil, hops: hops)
+        case .status(let number):
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            if let role = nodeHost.roleAndLeader(in: shard)?.role, role != .removed {
+                nodeHost.status(shard) { result in
+                    switch result {
+                    case .success(let status): completion(.status(status.line))
+                    case .failure(let error): completion(Self.response(for: error, shard: shard))
+                    }
+                }
+                return
+            }
+            relay(request, shard: shard, to: nil, hops: hops, deadline: deadline, completion: completion)
         case .addObserver(let number, let node, let address):
-            guard let shard = validShard(number) else { return unknownShard(number) }
-            guard node > 0 else { return .error(.badRequest, "node ids are positive") }
-            return await admin(shard, request, hops) { await $0.addObserver(shard, node: ReplicaID(node), address: address).map { .ok } }
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            guard node > 0 else { return completion(.error(.badRequest, "node ids are positive")) }
+            admin(shard, request, hops, deadline, { host, done in
+                host.addObserver(shard, node: ReplicaID(node), address: address) { done($0.map { .ok }) }
+            }, completion)
         case .promote(let number, let node):
-            guard let shard = validShard(number) else { return unknownShard(number) }
-            return await admin(shard, request, hops) { await $0.promote(shard, node: ReplicaID(node)).map { .ok } }
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            admin(shard, request, hops, deadline, { host, done in
+                host.promote(shard, node: ReplicaID(node)) { done($0.map { .ok }) }
+            }, completion)
         case .remove(let number, let node):
-            guard let shard = validShard(number) else { return unknownShard(number) }
-            return await admin(shard, request, hops) { await $0.remove(shard, node: ReplicaID(node)).map { .ok } }
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            admin(shard, request, hops, deadline, { host, done in
+                host.remove(shard, node: ReplicaID(node)) { done($0.map { .ok }) }
+            }, completion)
         case .transfer(let number, let node):
-            guard let shard = validShard(number) else { return unknownShard(number) }
-            return await admin(shard, request, hops) { await $0.transfer(shard, to: ReplicaID(node)).map { .ok } }
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            admin(shard, request, hops, deadline, { host, done in
+                host.transfer(shard, to: ReplicaID(node)) { done($0.map { .ok }) }
+            }, completion)
         case .snapshot(let number):
-            guard let shard = validShard(number) else { return unknownShard(number) }
-            return await admin(shard, request, hops) { await $0.snapshot(shard).map { .okIndex($0.rawValue) } }
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            admin(shard, request, hops, deadline, { host, done in
+                host.snapshot(shard) { done($0.map { .okIndex($0.rawValue) }) }
+            }, completion)
         case .export(let number, let directory):
-            guard let shard = validShard(number) else { return unknownShard(number) }
-            switch await nodeHost.export(shard, directory: directory) {
-            case .success(let exported): return .exported(index: exported.index.rawValue, file: exported.file)
-            case .failure(.unknownShard):
-                return .error(.unknownShard, "shard \(shard) has no replica on this host; export it on a host that holds one")
-            case .failure(let error): return Self.response(for: error, shard: shard)
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            nodeHost.export(shard, directory: directory) { result in
+                switch result {
+                case .success(let exported): completion(.exported(index: exported.index.rawValue, file: exported.file))
+                case .failure(.unknownShard):
+                    completion(.error(.unknownShard, "shard \(shard) has no replica on this host; export it on a host that holds one"))
+                case .failure(let error): completion(Self.response(for: error, shard: shard))
+                }
             }
         }
     }
 
-    func validShard(_ number: UInt64) -> ShardID? {
-        number >= 1 && number <= runtime.shardCount ? ShardID(number) : nil
+    func validShard(_ number: UInt64, _ shardCount: UInt64) -> ShardID? {
+        number >= 1 && number <= shardCount ? ShardID(number) : nil
     }
 
-    func unknownShard(_ number: UInt64) -> ClientResponse {
-        .error(.unknownShard, "shard \(number) is out of range 1...\(runtime.shardCount)")
+    func unknownShard(_ number: UInt64, _ shardCount: UInt64) -> ClientResponse {
+        .error(.unknownShard, "shard \(number) is out of range 1...\(shardCount)")
     }
 
-    func write(_ key: [UInt8], _ command: KeyValueCommand, _ request: ClientRequest, _ hops: UInt8) async -> ClientResponse {
+    func write(_ key: [UInt8], _ command: KeyValueCommand, _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?,
+               _ completion: @escaping Completion) {
         let shard = ShardID(shardOf(key: key, shardCount: runtime.shardCount))
-        return await withLeaderRetry(shard, request, hops, anyReplica: false) { host in
-            await host.propose(shard, command).map { $0 == .ok ? .ok : .mismatch }
-        }
+        withLeaderRetry(shard, request, hops, deadline, anyReplica: false, { host, done in
+            host.propose(shard, command) { result in done(result.map { $0 == .ok ? .ok : .mismatch }) }
+        }, completion)
     }
 
-    func admin(_ shard: ShardID, _ request: ClientRequest, _ hops: UInt8,
-               _ operation: @escaping (NodeHost) async -> Result<ClientResponse, NodeHostError>) async -> ClientResponse {
-        await withLeaderRetry(shard, request, hops, anyReplica: false, operation)
+    func admin(_ shard: ShardID, _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?,
+               _ operation: @escaping Operation, _ completion: @escaping Completion) {
+        withLeaderRetry(shard, request, hops, deadline, anyReplica: false, operation, completion)
     }
 
     /// Runs `operation` here when this host can (a leader, or any replica for reads), relays it
     /// to the leader otherwise, and rides out a short election.
-    func withLeaderRetry(_ shard: ShardID, _ request: ClientRequest, _ hops: UInt8, anyReplica: Bool,
-                         _ operation: (NodeHost) async -> Result<ClientResponse, NodeHostError>) async -> ClientResponse {
-        let deadline = Date().addingTimeInterval(Double(electionWaitMilliseconds) / 1000)
-        while true {
-            let role = nodeHost.role(in: shard)
-            if role == nil || role == .removed {
-                return await relay(request, shard: shard, to: nil, hops: hops)
-            }
-            let leader = nodeHost.leader(of: shard) ?? .none
-            if role == .leader || (anyReplica && leader != .none) {
-                switch await operation(nodeHost) {
+    func withLeaderRetry(_ shard: ShardID, _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?, anyReplica: Bool,
+                         _ operation: @escaping Operation, _ completion: @escaping Completion) {
+        guard let (role, leader) = nodeHost.roleAndLeader(in: shard), role != .removed else {
+            relay(request, shard: shard, to: nil, hops: hops, deadline: deadline, completion: completion)
+            return
+        }
+        if role == .leader || (anyReplica && leader != .none) {
+            operation(nodeHost) { result in
+                switch result {
                 case .success(let response):
-                    return response
-                case .failure(.notLeader(let hint)) where hint != .none && hint != runtime.options.nodeID:
-                    return await relay(request, shard: shard, to: hint, hops: hops)
+                    completion(response)
+                case .failure(.notLeader(let hint)) where hint != .none && hint != self.nodeID:
+                    self.relay(request, shard: shard, to: hint, hops: hops, deadline: deadline, completion: completion)
                 case .failure(.noLeader), .failure(.notLeader):
-                    break
+                    // Never reached a log (or another leader's entry took its slot): safe to retry.
+                    self.retryLater(request, shard: shard, hops: hops, deadline: deadline, completion: completion)
                 case .failure(let error):
-                    return Self.response(for: error, shard: shard)
+                    completion(Self.response(for: error, shard: shard))
                 }
-            } else if leader != .none && leader != runtime.options.nodeID {
-                return await relay(request, shard: shard, to: leader, hops: hops)
             }
-            if Date() >= deadline {
-                return .error(.noLeader, "shard \(shard) has no leader right now; retry")
-            }
-            try? await Task.sleep(nanoseconds: 20_000_000)
+        } else if leader != .none && leader != nodeID {
+            relay(request, shard: shard, to: leader, hops: hops, deadline: deadline, completion: completion)
+        } else {
+            retryLater(request, shard: shard, hops: hops, deadline: deadline, completion: completion)
+        }
+    }
+
+    /// Routes the request again after a short pause, or answers `NO_LEADER` once the wait for
+    /// an election is over.
+    func retryLater(_ request: ClientRequest, shard: ShardID, hops: UInt8, deadline: UInt64?, completion: @escaping Completion) {
+        let now = Self.nowMilliseconds()
+        let deadline = deadline ?? now + UInt64(electionWaitMilliseconds)
+        guard now < deadline else {
+            completion(.error(.noLeader, "shard \(shard) has no leader right now; retry"))
+            return
+        }
+        runtime.transport.group.next().scheduleTask(in: .milliseconds(Self.retryPauseMilliseconds)) {
+            self.route(request, hops: hops, deadline: deadline, completion: completion)
         }
     }
 
     /// Relays to `node`, or when nil to a member of the shard (or of the cluster) that is not us.
-    func relay(_ request: ClientRequest, shard: ShardID, to node: ReplicaID?, hops: UInt8) async -> ClientResponse {
+    func relay(_ request: ClientRequest, shard: ShardID, to node: ReplicaID?, hops: UInt8, deadline: UInt64?,
+               completion: @escaping Completion) {
         guard hops < Self.hopsMax else {
-            return .error(.noLeader, "shard \(shard) has no reachable leader from here; retry")
+            completion(.error(.noLeader, "shard \(shard) has no reachable leader from here; retry"))
+            return
         }
         var candidates: [ReplicaID] = []
         if let node { candidates.append(node) }
         let known = nodeHost.members(of: shard).keys.sorted() + runtime.seedMembers.keys.sorted()
-        for member in known where member != runtime.options.nodeID && !candidates.contains(member) { candidates.append(member) }
+        for member in known where member != nodeID && !candidates.contains(member) { candidates.append(member) }
         guard !candidates.isEmpty else {
-            return .error(.unknownShard, "shard \(shard) is not hosted here and no other host is known")
+            completion(.error(.unknownShard, "shard \(shard) is not hosted here and no other host is known"))
+            return
         }
         let payload = ForwardCodec.encode(request, hops: hops + 1)
-        for candidate in candidates.prefix(3) {
-            do {
-                let answer = try await runtime.transport.forward(to: candidate, payload: payload)
-                return try ForwardCodec.decodeResponse(answer)
-            } catch TCPTransportError.notSent, TCPTransportError.unknownPeer {
-                // The request never left: safe to try the next host.
-                continue
-            } catch {
-                return .error(.timeout, "no answer from node \(candidate) in time; the request may or may not have been applied")
-            }
-        }
-        return .error(.noLeader, "no host that can serve shard \(shard) is reachable; retry")
+        forward(payload, to: candidates.prefix(3), request: request, shard: shard, hops: hops, deadline: deadline,
+                unreachable: .error(.noLeader, "no host that can serve shard \(shard) is reachable; retry"), completion: completion)
     }
 
-    func relayToMember(_ request: ClientRequest, hops: UInt8) async -> ClientResponse {
-        guard hops < Self.hopsMax else { return .error(.noLeader, "no member of the cluster is reachable from here; retry") }
-        let payload = ForwardCodec.encode(request, hops: hops + 1)
-        for member in runtime.seedMembers.keys.sorted() where member != runtime.options.nodeID {
-            do {
-                return try ForwardCodec.decodeResponse(try await runtime.transport.forward(to: member, payload: payload))
-            } catch TCPTransportError.notSent, TCPTransportError.unknownPeer {
-                continue
-            } catch {
-                return .error(.timeout, "no answer from node \(member) in time; the request may or may not have been applied")
+    /// Tries each candidate in turn while the request provably never left this host.
+    func forward(_ payload: [UInt8], to candidates: ArraySlice<ReplicaID>, request: ClientRequest, shard: ShardID?, hops: UInt8,
+                 deadline: UInt64?, unreachable: ClientResponse, completion: @escaping Completion) {
+        guard let candidate = candidates.first else {
+            completion(unreachable)
+            return
+        }
+        let isRead = request.isRead
+        runtime.transport.forward(to: candidate, payload: payload, timeoutMilliseconds: isRead ? readForwardTimeoutMilliseconds : nil) { result in
+            switch result {
+            case .success(let answer):
+                guard let response = try? ForwardCodec.decodeResponse(answer) else {
+                    completion(.error(.internalError, "node \(candidate) sent a malformed answer"))
+                    return
+                }
+                if isRead, let shard, case .error(let code, _) = response, code == .noLeader || code == .timeout,
+                   self.retryRead(request, shard: shard, hops: hops, deadline: deadline, completion: completion) {
+                    return
+                }
+                completion(response)
+            case .failure(TCPTransportError.notSent), .failure(TCPTransportError.unknownPeer):
+                // The request never left: safe to try the next host.
+                self.forward(payload, to: candidates.dropFirst(), request: request, shard: shard, hops: hops,
+                             deadline: deadline, unreachable: unreachable, completion: completion)
+            case .failure:
+                if isRead, let shard, self.retryRead(request, shard: shard, hops: hops, deadline: deadline, completion: completion) {
+                    return
+                }
+                completion(isRead
+                    ? .error(.timeout, "no answer from node \(candidate) in time; a read changes nothing: retry")
+                    : .error(.timeout, "no answer from node \(candidate) in time; the request may or may not have been applied"))
             }
         }
-        return .error(.unknownShard, "this host has not joined its cluster yet and no member given in --members is reachable")
+    }
+
+    /// A read whose relay failed is routed again (on whoever leads by then) until the
+    /// election wait is over; returns false when it is over.
+    func retryRead(_ request: ClientRequest, shard: ShardID, hops: UInt8, deadline: UInt64?, completion: @escaping Completion) -> Bool {
+        let now = Self.nowMilliseconds()
+        let deadline = deadline ?? now + UInt64(electionWaitMilliseconds)
+        guard now < deadline else { return false }
+        runtime.transport.group.next().scheduleTask(in: .milliseconds(Self.retryPauseMilliseconds)) {
+            self.route(request, hops: hops, deadline: deadline, completion: completion)
+        }
+        return true
+    }
+
+    func relayToMember(_ request: ClientRequest, hops: UInt8, completion: @escaping Completion) {
+        guard hops < Self.hopsMax else {
+            completion(.error(.noLeader, "no member of the cluster is reachable from here; retry"))
+            return
+        }
+        let payload = ForwardCodec.encode(request, hops: hops + 1)
+        let members = runtime.seedMembers.keys.sorted().filter { $0 != nodeID }
+        forward(payload, to: members[...], request: request, shard: nil, hops: hops, deadline: nil,
+                unreachable: .error(.unknownShard, "this host has not joined its cluster yet and no member given in --members is reachable"),
+                completion: completion)
     }
 
     static func response(for error: NodeHostError, shard: ShardID) -> ClientResponse {
@@ -210,6 +312,16 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
         case .notCaughtUp(let detail): return .error(.notCaughtUp, detail)
         case .invalid(let detail): return .error(.badRequest, detail)
         case .failed(let detail): return .error(.internalError, detail)
+        }
+    }
+}
+
+extension ClientRequest {
+    /// Requests that change nothing, and so may be carried out again when an answer is lost.
+    var isRead: Bool {
+        switch self {
+        case .get, .staleGet, .status, .shard, .ping: return true
+        default: return false
         }
     }
 }

@@ -3,6 +3,8 @@ import FlotillaLogStore
 import FlotillaRaft
 import FlotillaTransport
 import Foundation
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A running host: the LMDB store of its data dir, the NodeHost over it, and the TCP transport
@@ -19,6 +21,8 @@ public final class HostRuntime: @unchecked Sendable {
         public var tickMilliseconds: Int = 50
         public var snapshotEveryEntries: UInt64 = 10_000
         public var workerCount: Int = 2
+        /// Event loops shared by the client port and the raft port (`--threads`).
+        public var threadCount: Int = System.coreCount
 
         public init(nodeID: ReplicaID, dataDirectory: String, raftAddress: String, members: [ReplicaID: String],
                     shardCount: UInt64, join: Bool) {
@@ -35,6 +39,9 @@ public final class HostRuntime: @unchecked Sendable {
     public let store: LogStore
     public let nodeHost: NodeHost
     public let transport: TCPTransport
+    /// The host's event loops: client connections and peer connections alike, so a request and
+    /// its relay stay on one thread.
+    public let eventLoopGroup: MultiThreadedEventLoopGroup
     /// The cluster's shard count: from the data dir after first boot; zero on a joining host
     /// until a peer's hello tells it.
     public var shardCount: UInt64 { knownShardCount.value.load(ordering: .acquiring) }
@@ -111,7 +118,8 @@ public final class HostRuntime: @unchecked Sendable {
         transportConfiguration.forwardTimeoutMilliseconds = 10_000
         transportConfiguration.advertisedAddress = options.raftAddress
         transportConfiguration.shardCount = shardCount
-        transport = TCPTransport(configuration: transportConfiguration)
+        eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threadCount))
+        transport = TCPTransport(configuration: transportConfiguration, sharing: eventLoopGroup)
         transport.updateAddresses(members)
 
         var configuration = NodeHostConfiguration(nodeID: options.nodeID, clusterID: clusterID, dataDirectory: options.dataDirectory)
@@ -164,6 +172,7 @@ public final class HostRuntime: @unchecked Sendable {
         nodeHost.stop()
         transport.shutdown()
         store.close()
+        try? eventLoopGroup.syncShutdownGracefully()
     }
 }
 

@@ -17,6 +17,23 @@ public final class LMDBHostLogStore: HostLogStore {
     }
 
     public func persist(_ updates: [ReplicaLogUpdate]) throws {
+        try store.writeSynchronously(try batch(of: updates))
+    }
+
+    /// Queues the write and returns: a step worker goes on with other shards while it is in
+    /// flight, and the writer's group commit merges it with whatever else is queued.
+    public func persist(_ updates: [ReplicaLogUpdate], completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        let converted: WriteBatch
+        do {
+            converted = try batch(of: updates)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        store.write(converted) { result in completion(result.mapError { $0 as any Error }) }
+    }
+
+    func batch(of updates: [ReplicaLogUpdate]) throws -> WriteBatch {
         var converted: [ReplicaUpdate] = []
         converted.reserveCapacity(updates.count)
         for update in updates {
@@ -52,7 +69,7 @@ public final class LMDBHostLogStore: HostLogStore {
             }
             converted.append(stored)
         }
-        try store.writeSynchronously(WriteBatch(updates: converted))
+        return WriteBatch(updates: converted)
     }
 
     public func loadReplicas() throws -> [StoredReplica] {

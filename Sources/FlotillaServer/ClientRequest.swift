@@ -44,6 +44,21 @@ public enum ClientResponse: Equatable, Sendable {
 }
 
 /// What the server calls for each well-formed request.
+///
+/// The answer comes through a callback rather than an `async` function so that a request
+/// costs no `Task`: the server calls `handle` on the connection's event loop, the engine
+/// answers from whichever thread finishes the work (often the event loop itself, or a step
+/// worker), and the server carries the answer back to the loop in a batch with others.
 public protocol ClientRequestHandler: Sendable {
-    func handle(_ request: ClientRequest) async -> ClientResponse
+    /// Calls `completion` exactly once, from any thread, possibly before returning.
+    func handle(_ request: ClientRequest, completion: @escaping @Sendable (ClientResponse) -> Void)
+}
+
+extension ClientRequestHandler {
+    /// The answer, awaited (tools and tests).
+    public func handle(_ request: ClientRequest) async -> ClientResponse {
+        await withCheckedContinuation { continuation in
+            handle(request) { continuation.resume(returning: $0) }
+        }
+    }
 }

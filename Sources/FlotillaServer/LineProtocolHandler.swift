@@ -1,10 +1,15 @@
+import FlotillaEventLoop
 import NIOCore
 
 /// The NIO shell around the pure framer and parser: frames lines, hands each request to the
 /// `ClientRequestHandler`, and writes the answers strictly in request order (pipelining).
 /// Requests on different keys run concurrently; requests on the same key from one connection
 /// run one after another, in the order sent, so a pipelined `PUT k` then `GET k` reads its own
-/// write. Back-pressure: past `inflightRequestsMax` unanswered requests on this connection it
+/// write; so do administrative requests on the same shard (`ADD-OBSERVER` then `PROMOTE`).
+///
+/// No request costs a `Task` or a thread hop of its own: the engine is called on this loop,
+/// and answers coming from other threads arrive through the loop's `EventLoopMailbox`, many
+/// per wake-up; the socket is flushed once per batch, not once per answer. Back-pressure: past `inflightRequestsMax` unanswered requests on this connection it
 /// stops reading the socket (the client's sends then block in TCP, not in our memory); past the
 /// server-wide limit it answers `ERR BUSY`.
 ///
@@ -23,6 +28,8 @@ final class LineProtocolHandler: ChannelDuplexHandler {
     let handler: any ClientRequestHandler
     let inflightRequestsMax: Int
     let serverInflight: ServerInflight
+    let mailbox: EventLoopMailbox
+    private var flushScheduled = false
     private var framer = LineFramer()
     private var nextSequence = 0
     private var nextToWrite = 0
@@ -34,7 +41,7 @@ final class LineProtocolHandler: ChannelDuplexHandler {
     private var closeWhenIdle = false
     private var closing = false
     /// Keys with a request running, and the requests on them waiting their turn.
-    private var keyQueues: [[UInt8]: [(sequence: Int, request: ClientRequest)]] = [:]
+    private var keyQueues: [RequestOrderingKey: [(sequence: Int, request: ClientRequest)]] = [:]
     private var inflight: Int { nextSequence - nextToWrite }
     /// While closing, input goes on being read and discarded: closing a socket with unread
     /// input makes the kernel send a reset, which can destroy the answers still on their way
@@ -44,10 +51,11 @@ final class LineProtocolHandler: ChannelDuplexHandler {
     /// it is closed anyway.
     static let lingerSeconds: Int64 = 3
 
-    init(handler: any ClientRequestHandler, inflightRequestsMax: Int, serverInflight: ServerInflight) {
+    init(handler: any ClientRequestHandler, inflightRequestsMax: Int, serverInflight: ServerInflight, mailbox: EventLoopMailbox) {
         self.handler = handler
         self.inflightRequestsMax = inflightRequestsMax
         self.serverInflight = serverInflight
+        self.mailbox = mailbox
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -94,7 +102,7 @@ final class LineProtocolHandler: ChannelDuplexHandler {
                         complete(sequence, ResponseRenderer.render(.error(.busy, "too many requests in flight on this host; retry after a pause")))
                         continue
                     }
-                    if let key = Self.key(of: request) {
+                    if let key = RequestOrderingKey(request) {
                         if keyQueues[key] != nil {
                             keyQueues[key]!.append((sequence, request))
                             continue
@@ -140,26 +148,25 @@ final class LineProtocolHandler: ChannelDuplexHandler {
     }
 
     private func start(_ sequence: Int, _ request: ClientRequest, context: ChannelHandlerContext) {
-        let handler = self.handler
         let serverInflight = self.serverInflight
+        let mailbox = self.mailbox
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
-        Task {
-            let response = await handler.handle(request)
+        handler.handle(request) { response in
             let bytes = ResponseRenderer.render(response)
             serverInflight.release()
             guard !serverInflight.isAbandoned else { return }
-            eventLoop.execute {
+            mailbox.post {
                 bound.value.finished(sequence, request, bytes, context: boundContext.value)
             }
         }
     }
 
-    /// On the event loop: an answer is in; start the next request on the same key.
+    /// On the event loop: an answer is in; start the next request on the same key. The socket
+    /// is flushed at the end of the batch of answers this one came with.
     func finished(_ sequence: Int, _ request: ClientRequest, _ bytes: [UInt8], context: ChannelHandlerContext) {
         complete(sequence, bytes)
-        if let key = Self.key(of: request), var waiting = keyQueues[key] {
+        if let key = RequestOrderingKey(request), var waiting = keyQueues[key] {
             if waiting.isEmpty {
                 keyQueues[key] = nil
             } else {
@@ -168,13 +175,11 @@ final class LineProtocolHandler: ChannelDuplexHandler {
                 start(next.sequence, next.request, context: context)
             }
         }
-        flushReady(context: context)
-    }
-
-    static func key(of request: ClientRequest) -> [UInt8]? {
-        switch request {
-        case .put(let key, _), .get(let key), .staleGet(let key), .delete(let key), .compareAndSet(let key, _, _): return key
-        default: return nil
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        mailbox.atEndOfBatch { [self] in
+            flushScheduled = false
+            flushReady(context: context)
         }
     }
 

@@ -1,3 +1,4 @@
+import FlotillaEventLoop
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -20,6 +21,9 @@ public final class LineProtocolServer: Sendable {
     }
 
     let group: MultiThreadedEventLoopGroup
+    /// False when the loops are shared with the rest of the host (`--threads`): then stopping
+    /// the server leaves them running for their owner to stop.
+    let ownsGroup: Bool
     let channel: any Channel
     let inflight: ServerInflight
     let connections: ConnectionRegistry
@@ -29,8 +33,19 @@ public final class LineProtocolServer: Sendable {
 
     /// Binds and starts serving. SO_REUSEADDR lets a host restarted right after a SIGKILL bind
     /// its address again at once, while the old connections are still in TIME_WAIT.
-    public init(configuration: Configuration, handler: any ClientRequestHandler, threads: Int = 2) throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    public convenience init(configuration: Configuration, handler: any ClientRequestHandler, threads: Int = 2) throws {
+        try self.init(configuration: configuration, handler: handler,
+                      group: MultiThreadedEventLoopGroup(numberOfThreads: threads), ownsGroup: true)
+    }
+
+    /// Serves on the loops of `group`, which the caller owns and stops (a host shares one
+    /// set of loops, one per core, between its clients and its peers).
+    public convenience init(configuration: Configuration, handler: any ClientRequestHandler, sharing group: MultiThreadedEventLoopGroup) throws {
+        try self.init(configuration: configuration, handler: handler, group: group, ownsGroup: false)
+    }
+
+    private init(configuration: Configuration, handler: any ClientRequestHandler, group: MultiThreadedEventLoopGroup, ownsGroup: Bool) throws {
+        let mailboxes = EventLoopMailboxes(group: group)
         let inflight = ServerInflight(maximum: configuration.serverInflightRequestsMax)
         let connections = ConnectionRegistry()
         let perConnection = configuration.connectionInflightRequestsMax
@@ -46,16 +61,18 @@ public final class LineProtocolServer: Sendable {
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        LineProtocolHandler(handler: handler, inflightRequestsMax: perConnection, serverInflight: inflight))
+                        LineProtocolHandler(handler: handler, inflightRequestsMax: perConnection, serverInflight: inflight,
+                                            mailbox: mailboxes.mailbox(for: channel.eventLoop)))
                 }
             }
         do {
             channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
         } catch {
-            try? group.syncShutdownGracefully()
+            if ownsGroup { try? group.syncShutdownGracefully() }
             throw error
         }
         self.group = group
+        self.ownsGroup = ownsGroup
         self.inflight = inflight
         self.connections = connections
     }
@@ -108,8 +125,9 @@ public final class LineProtocolServer: Sendable {
         for _ in 0..<Self.settleRounds {
             for loop in group.makeIterator() { try? await loop.submit {}.get() }
         }
+        // Every connection is closed now: an answer that comes later has nowhere to go.
         inflight.abandon()
-        try? await group.shutdownGracefully()
+        if ownsGroup { try? await group.shutdownGracefully() }
         return finished
     }
 
@@ -121,7 +139,7 @@ public final class LineProtocolServer: Sendable {
             for loop in group.makeIterator() { try? loop.submit {}.wait() }
         }
         inflight.abandon()
-        try? group.syncShutdownGracefully()
+        if ownsGroup { try? group.syncShutdownGracefully() }
     }
 
     /// A connection accepted just before the listening socket closed is still being set up:

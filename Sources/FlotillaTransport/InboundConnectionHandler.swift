@@ -1,4 +1,5 @@
 import Dispatch
+import FlotillaEventLoop
 import FlotillaHost
 import FlotillaRaft
 import NIOCore
@@ -10,9 +11,14 @@ final class InboundConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = TransportFrame
 
     let transport: TCPTransport
+    let mailbox: EventLoopMailbox
     private var greeted = false
+    private var flushScheduled = false
 
-    init(transport: TCPTransport) { self.transport = transport }
+    init(transport: TCPTransport, mailbox: EventLoopMailbox) {
+        self.transport = transport
+        self.mailbox = mailbox
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
@@ -32,17 +38,31 @@ final class InboundConnectionHandler: ChannelInboundHandler {
         case .forwardRequest:
             var reader = ByteReader(frame.body)
             guard let id = try? reader.readUInt64(), let payload = try? reader.readBlob() else { return }
-            let channel = context.channel
-            let transport = self.transport
-            Task {
-                let answer = await transport.handleForward(payload)
-                var writer = ByteWriter(capacity: answer.count + 16)
-                writer.write(id)
-                writer.writeBlob(answer)
-                channel.writeAndFlush(TransportFrame(kind: .forwardResponse, body: writer.bytes), promise: nil)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let mailbox = self.mailbox
+            transport.handleForward(payload) { answer in
+                mailbox.post {
+                    let (handler, context) = bound.value
+                    handler.answer(id, answer, context: context)
+                }
             }
         case .hello, .snapshotResult, .forwardResponse:
             break
+        }
+    }
+
+    /// Writes an answer to a forwarded request; the socket is flushed once per batch.
+    private func answer(_ id: UInt64, _ answer: [UInt8], context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        var writer = ByteWriter(capacity: answer.count + 16)
+        writer.write(id)
+        writer.writeBlob(answer)
+        context.write(wrapOutboundOut(TransportFrame(kind: .forwardResponse, body: writer.bytes)), promise: nil)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        mailbox.atEndOfBatch { [self] in
+            flushScheduled = false
+            context.flush()
         }
     }
 

@@ -2,10 +2,19 @@ import FlotillaHost
 import FlotillaRaft
 import NIOCore
 import NIOPosix
+import Synchronization
 
-/// The long-lived connection to one peer, with everything confined to one event loop: a
+/// One long-lived connection to one peer, with everything confined to one event loop: a
 /// bounded queue while disconnected, reconnection with exponential backoff (the address is
 /// resolved again on every attempt), and the forwarded requests awaiting answers.
+///
+/// Hand-offs are batched. Frames from other threads (a step worker's messages, a request
+/// relayed from another loop) go into an outbox that wakes the loop once for everything
+/// posted until it runs; frames are written without a flush and the socket is flushed once
+/// per loop iteration. A request relayed from this link's own loop is written directly. The
+/// deadlines of forwarded requests are checked by one sweep every `sweepIntervalMilliseconds`
+/// while any is waiting, not by a timer per request, so an answered request leaves nothing
+/// behind.
 final class PeerLink: @unchecked Sendable {
     let node: ReplicaID
     let eventLoop: any EventLoop
@@ -19,8 +28,23 @@ final class PeerLink: @unchecked Sendable {
     private var queuedBytes = 0
     private var socketBytes = 0
     private var delayMilliseconds: Int
-    private var pendingForwards: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
+    private var pendingForwards: [UInt64: PendingForward] = [:]
     private var nextForwardID: UInt64 = 1
+    private var sweepScheduled = false
+    private var flushScheduled = false
+    private let outbox = Mutex<[OutboxItem]>([])
+
+    static let sweepIntervalMilliseconds: Int64 = 100
+
+    struct PendingForward {
+        var deadline: NIODeadline
+        var completion: @Sendable (Result<[UInt8], any Error>) -> Void
+    }
+
+    enum OutboxItem {
+        case frame(TransportFrame)
+        case forward([UInt8], timeoutMilliseconds: Int, @Sendable (Result<[UInt8], any Error>) -> Void)
+    }
 
     init(node: ReplicaID, address: String, transport: TCPTransport, eventLoop: any EventLoop) {
         self.node = node
@@ -30,16 +54,47 @@ final class PeerLink: @unchecked Sendable {
         delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
     }
 
+    /// The forwarded requests waiting for an answer (tests: nothing is left behind).
+    var pendingForwardCount: EventLoopFuture<Int> { eventLoop.submit { self.pendingForwards.count } }
+
     func enqueue(_ frame: TransportFrame) {
-        eventLoop.execute { self.enqueueOnLoop(frame) }
+        if eventLoop.inEventLoop {
+            enqueueOnLoop(frame)
+        } else {
+            post(.frame(frame))
+        }
     }
 
-    private func enqueueOnLoop(_ frame: TransportFrame) {
-        guard !closed else { return }
+    private func post(_ item: OutboxItem) {
+        let isFirst = outbox.withLock { items -> Bool in
+            items.append(item)
+            return items.count == 1
+        }
+        if isFirst { eventLoop.execute { self.drainOutbox() } }
+    }
+
+    private func drainOutbox() {
+        let items = outbox.withLock { items -> [OutboxItem] in
+            let taken = items
+            items.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for item in items {
+            switch item {
+            case .frame(let frame): enqueueOnLoop(frame)
+            case .forward(let payload, let timeout, let completion): forwardOnLoop(payload, timeoutMilliseconds: timeout, completion)
+            }
+        }
+    }
+
+    /// Returns false when the frame was dropped (the peer's queue is full, or the link closed).
+    @discardableResult
+    private func enqueueOnLoop(_ frame: TransportFrame) -> Bool {
+        guard !closed else { return false }
         let size = frame.body.count + TransportFrame.headerBytes
         if queuedBytes + socketBytes + size > transport.configuration.peerQueueBytesMax {
             transport.statistics.withLock { $0.messagesDropped += 1 }
-            return
+            return false
         }
         if let channel, channel.isActive {
             write(frame, to: channel)
@@ -48,13 +103,22 @@ final class PeerLink: @unchecked Sendable {
             queuedBytes += size
             connectIfNeeded()
         }
+        return true
     }
 
     private func write(_ frame: TransportFrame, to channel: any Channel) {
         let size = frame.body.count + TransportFrame.headerBytes
         socketBytes += size
-        channel.writeAndFlush(frame).whenComplete { _ in
+        channel.write(frame).whenComplete { _ in
             self.socketBytes -= size
+        }
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        // Runs after this loop iteration's reads and tasks: one flush (one syscall) for every
+        // frame written meanwhile.
+        eventLoop.execute {
+            self.flushScheduled = false
+            self.channel?.flush()
         }
     }
 
@@ -99,8 +163,8 @@ final class PeerLink: @unchecked Sendable {
                     self.pendingForwards = [:]
                     self.queue.removeAll { $0.kind == .forwardRequest }
                     self.queuedBytes = self.queue.reduce(0) { $0 + $1.body.count + TransportFrame.headerBytes }
-                    for continuation in forwards.values {
-                        continuation.resume(throwing: TCPTransportError.notSent("node \(self.node) at \(self.address) is unreachable"))
+                    for pending in forwards.values {
+                        pending.completion(.failure(TCPTransportError.notSent("node \(self.node) at \(self.address) is unreachable")))
                     }
                     self.scheduleReconnect()
                 }
@@ -118,14 +182,15 @@ final class PeerLink: @unchecked Sendable {
         }
     }
 
-    /// Called on the event loop when the connection closes.
+    /// Called on the event loop when the connection closes: requests sent on it may or may not
+    /// have been carried out.
     func connectionClosed(_ closedChannel: any Channel) {
         guard channel === closedChannel else { return }
         channel = nil
         let forwards = pendingForwards
         pendingForwards = [:]
-        for continuation in forwards.values {
-            continuation.resume(throwing: TCPTransportError.unreachable("connection to node \(node) closed"))
+        for pending in forwards.values {
+            pending.completion(.failure(TCPTransportError.unreachable("connection to node \(node) closed")))
         }
         if !queue.isEmpty { scheduleReconnect() }
     }
@@ -144,23 +209,51 @@ final class PeerLink: @unchecked Sendable {
             self.channel?.close(promise: nil)
             self.queue = []
             self.queuedBytes = 0
+            let forwards = self.pendingForwards
+            self.pendingForwards = [:]
+            for pending in forwards.values {
+                pending.completion(.failure(TCPTransportError.unreachable("the transport is shutting down")))
+            }
         }
     }
 
-    func forward(_ payload: [UInt8], timeoutMilliseconds: Int) async throws -> [UInt8] {
-        try await withCheckedThrowingContinuation { continuation in
-            eventLoop.execute {
-                let id = self.nextForwardID
-                self.nextForwardID += 1
-                self.pendingForwards[id] = continuation
-                var writer = ByteWriter(capacity: payload.count + 16)
-                writer.write(id)
-                writer.writeBlob(payload)
-                self.enqueueOnLoop(TransportFrame(kind: .forwardRequest, body: writer.bytes))
-                self.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMilliseconds))) {
-                    self.pendingForwards.removeValue(forKey: id)?.resume(throwing: TCPTransportError.timeout)
-                }
+    /// Relays `payload` to the peer; `completion` runs on this link's loop with the answer,
+    /// or with `notSent` (never left: safe to try elsewhere), `unreachable` (the connection
+    /// closed after it was sent) or `timeout`.
+    func forward(_ payload: [UInt8], timeoutMilliseconds: Int, _ completion: @escaping @Sendable (Result<[UInt8], any Error>) -> Void) {
+        if eventLoop.inEventLoop {
+            forwardOnLoop(payload, timeoutMilliseconds: timeoutMilliseconds, completion)
+        } else {
+            post(.forward(payload, timeoutMilliseconds: timeoutMilliseconds, completion))
+        }
+    }
+
+    private func forwardOnLoop(_ payload: [UInt8], timeoutMilliseconds: Int, _ completion: @escaping @Sendable (Result<[UInt8], any Error>) -> Void) {
+        let id = nextForwardID
+        nextForwardID += 1
+        var writer = ByteWriter(capacity: payload.count + 16)
+        writer.write(id)
+        writer.writeBlob(payload)
+        guard enqueueOnLoop(TransportFrame(kind: .forwardRequest, body: writer.bytes)) else {
+            completion(.failure(TCPTransportError.notSent("the queue to node \(node) is full")))
+            return
+        }
+        pendingForwards[id] = PendingForward(deadline: .now() + .milliseconds(Int64(timeoutMilliseconds)), completion: completion)
+        scheduleSweep()
+    }
+
+    private func scheduleSweep() {
+        guard !sweepScheduled, !pendingForwards.isEmpty else { return }
+        sweepScheduled = true
+        eventLoop.scheduleTask(in: .milliseconds(Self.sweepIntervalMilliseconds)) {
+            self.sweepScheduled = false
+            let now = NIODeadline.now()
+            let expired = self.pendingForwards.filter { $0.value.deadline <= now }
+            for (id, pending) in expired {
+                self.pendingForwards[id] = nil
+                pending.completion(.failure(TCPTransportError.timeout))
             }
+            self.scheduleSweep()
         }
     }
 
@@ -168,7 +261,7 @@ final class PeerLink: @unchecked Sendable {
     func forwardAnswered(_ body: [UInt8]) {
         var reader = ByteReader(body)
         guard let id = try? reader.readUInt64(), let payload = try? reader.readBlob() else { return }
-        pendingForwards.removeValue(forKey: id)?.resume(returning: payload)
+        pendingForwards.removeValue(forKey: id)?.completion(.success(payload))
     }
 }
 

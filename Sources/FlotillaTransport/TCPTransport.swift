@@ -1,3 +1,4 @@
+import FlotillaEventLoop
 import FlotillaHost
 import FlotillaRaft
 import Foundation
@@ -10,13 +11,24 @@ import Synchronization
 /// so that chunks never queue ahead of heartbeats, a cluster identity in the handshake, bounded
 /// queues that drop rather than block, reconnection with backoff that resolves the peer's name
 /// again each time, and request forwarding between hosts.
+///
+/// There is one link per peer for each event loop. Raft messages use the first loop's link
+/// (all shards' messages to a peer share its frames); a request relayed from a connection's
+/// loop uses that loop's link, so a relay and its answer never leave the thread that read
+/// the client's request.
 public final class TCPTransport: HostTransport {
     public let configuration: TCPTransportConfiguration
-    let group: MultiThreadedEventLoopGroup
+    public let group: MultiThreadedEventLoopGroup
+    /// False when the loops are shared with the rest of the host: `shutdown` then leaves them
+    /// running for their owner to stop.
+    let ownsGroup: Bool
+    let loops: [any EventLoop]
+    private let loopPositions: [ObjectIdentifier: Int]
+    let mailboxes: EventLoopMailboxes
     let assembler: SnapshotAssembler
     private let receiver = Mutex<(any HostMessageReceiver)?>(nil)
     private let forwardHandler = Mutex<(any ForwardRequestHandler)?>(nil)
-    private let peers = Mutex<[ReplicaID: PeerLink]>([:])
+    private let peers = Mutex<[ReplicaID: [PeerLink]]>([:])
     private let addresses = Mutex<[ReplicaID: String]>([:])
     let clusterIdentity: Atomic<UInt64>
     private let adoptedIdentity = Mutex<(@Sendable (UInt64, UInt64) -> Void)?>(nil)
@@ -27,9 +39,24 @@ public final class TCPTransport: HostTransport {
     private let serverChannel = Mutex<Channel?>(nil)
     let transferCounter = Atomic<UInt64>(UInt64(UInt32.random(in: 1...UInt32.max)) << 20)
 
-    public init(configuration: TCPTransportConfiguration, threads: Int = 2) {
+    public convenience init(configuration: TCPTransportConfiguration, threads: Int = 2) {
+        self.init(configuration: configuration, group: MultiThreadedEventLoopGroup(numberOfThreads: threads), ownsGroup: true)
+    }
+
+    /// A transport on the loops of `group`, which the caller owns and stops.
+    public convenience init(configuration: TCPTransportConfiguration, sharing group: MultiThreadedEventLoopGroup) {
+        self.init(configuration: configuration, group: group, ownsGroup: false)
+    }
+
+    private init(configuration: TCPTransportConfiguration, group: MultiThreadedEventLoopGroup, ownsGroup: Bool) {
         self.configuration = configuration
-        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.group = group
+        self.ownsGroup = ownsGroup
+        loops = Array(group.makeIterator())
+        var positions: [ObjectIdentifier: Int] = [:]
+        for (position, loop) in loops.enumerated() { positions[ObjectIdentifier(loop)] = position }
+        loopPositions = positions
+        mailboxes = EventLoopMailboxes(group: group)
         assembler = SnapshotAssembler(directory: configuration.snapshotReceiveDirectory)
         clusterIdentity = Atomic(configuration.clusterID)
         shardCount = Atomic(configuration.shardCount)
@@ -69,7 +96,7 @@ public final class TCPTransport: HostTransport {
                     let corrupt: @Sendable () -> Void = { [self] in statistics.withLock { $0.framesCorrupt += 1 } }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder()))
-                    try channel.pipeline.syncOperations.addHandler(InboundConnectionHandler(transport: self))
+                    try channel.pipeline.syncOperations.addHandler(InboundConnectionHandler(transport: self, mailbox: mailboxes.mailbox(for: channel.eventLoop)))
                 }
             }
         let channel = try bootstrap.bind(host: configuration.listenHost, port: configuration.listenPort).wait()
@@ -83,10 +110,15 @@ public final class TCPTransport: HostTransport {
         if let channel = serverChannel.withLock({ $0 }) { try? channel.close().wait() }
         let links = peers.withLock { peers -> [PeerLink] in
             defer { peers = [:] }
-            return Array(peers.values)
+            return peers.values.flatMap { $0 }
         }
         for link in links { link.close() }
-        try? group.syncShutdownGracefully()
+        if ownsGroup {
+            try? group.syncShutdownGracefully()
+        } else {
+            // Let the links finish closing before the owner stops the loops.
+            for loop in loops { try? loop.submit {}.wait() }
+        }
     }
 
     // MARK: - HostTransport
@@ -95,7 +127,7 @@ public final class TCPTransport: HostTransport {
         addresses.withLock { table in
             for (node, address) in newAddresses where node != configuration.nodeID { table[node] = address }
         }
-        let links = peers.withLock { Array($0.values) }
+        let links = peers.withLock { $0.values.flatMap { $0 } }
         for link in links {
             if let address = newAddresses[link.node] { link.setAddress(address) }
         }
@@ -104,15 +136,22 @@ public final class TCPTransport: HostTransport {
     /// Sets a peer's address directly (the `--members` list).
     public func setAddress(_ address: String, for node: ReplicaID) { updateAddresses([node: address]) }
 
-    func link(for node: ReplicaID) -> PeerLink? {
-        if let existing = peers.withLock({ $0[node] }) { return existing }
+    /// The link to `node` on the loop at `position`.
+    func link(for node: ReplicaID, position: Int = 0) -> PeerLink? {
+        if let existing = peers.withLock({ $0[node] }) { return existing[position] }
         guard let address = addresses.withLock({ $0[node] }) else { return nil }
         return peers.withLock { peers in
-            if let existing = peers[node] { return existing }
-            let link = PeerLink(node: node, address: address, transport: self, eventLoop: group.next())
-            peers[node] = link
-            return link
+            if let existing = peers[node] { return existing[position] }
+            let links = loops.map { PeerLink(node: node, address: address, transport: self, eventLoop: $0) }
+            peers[node] = links
+            return links[position]
         }
+    }
+
+    /// The position of the loop the caller runs on, or 0 when it runs on none of ours.
+    func currentLoopPosition() -> Int {
+        guard let current = MultiThreadedEventLoopGroup.currentEventLoop else { return 0 }
+        return loopPositions[ObjectIdentifier(current)] ?? 0
     }
 
     public func send(_ messages: [ShardMessage]) {
@@ -156,10 +195,31 @@ public final class TCPTransport: HostTransport {
                        eventLoop: group.next(), completion: completion).start()
     }
 
+    /// Relays an opaque request to `node`; `completion` runs on an event loop of this
+    /// transport (the caller's, when it runs on one) with the answer or a `TCPTransportError`.
+    public func forward(to node: ReplicaID, payload: [UInt8], timeoutMilliseconds: Int? = nil,
+                        completion: @escaping @Sendable (Result<[UInt8], any Error>) -> Void) {
+        guard let link = link(for: node, position: currentLoopPosition()) else {
+            completion(.failure(TCPTransportError.unknownPeer(node)))
+            return
+        }
+        link.forward(payload, timeoutMilliseconds: timeoutMilliseconds ?? configuration.forwardTimeoutMilliseconds, completion)
+    }
+
     /// Relays an opaque request to `node` and waits for its answer.
     public func forward(to node: ReplicaID, payload: [UInt8]) async throws -> [UInt8] {
-        guard let link = link(for: node) else { throw TCPTransportError.unknownPeer(node) }
-        return try await link.forward(payload, timeoutMilliseconds: configuration.forwardTimeoutMilliseconds)
+        try await withCheckedThrowingContinuation { continuation in
+            forward(to: node, payload: payload) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Forwarded requests still waiting for an answer, over every link (tests: none is left
+    /// behind once answered).
+    public func pendingForwardCount() async -> Int {
+        let links = peers.withLock { $0.values.flatMap { $0 } }
+        var total = 0
+        for link in links { total += (try? await link.pendingForwardCount.get()) ?? 0 }
+        return total
     }
 
     // MARK: - Inbound
@@ -225,8 +285,11 @@ public final class TCPTransport: HostTransport {
         return receiver.receiveSnapshot(message, file: file)
     }
 
-    func handleForward(_ payload: [UInt8]) async -> [UInt8] {
-        guard let handler = forwardHandler.withLock({ $0 }) else { return [] }
-        return await handler.handleForward(payload)
+    func handleForward(_ payload: [UInt8], completion: @escaping @Sendable ([UInt8]) -> Void) {
+        guard let handler = forwardHandler.withLock({ $0 }) else {
+            completion([])
+            return
+        }
+        handler.handleForward(payload, completion: completion)
     }
 }

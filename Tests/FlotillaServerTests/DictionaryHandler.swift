@@ -13,7 +13,11 @@ final class DictionaryHandler: ClientRequestHandler {
 
     func gate(_ key: String) -> Gate { gates[Array(key.utf8)]! }
 
-    func handle(_ request: ClientRequest) async -> ClientResponse {
+    func handle(_ request: ClientRequest, completion: @escaping @Sendable (ClientResponse) -> Void) {
+        Task { completion(await respond(to: request)) }
+    }
+
+    func respond(to request: ClientRequest) async -> ClientResponse {
         var gate: Gate?
         switch request {
         case .put(let key, _), .get(let key), .staleGet(let key), .delete(let key), .compareAndSet(let key, _, _):

@@ -1,3 +1,4 @@
+import FlotillaEventLoop
 @testable import FlotillaServer
 import NIOCore
 import NIOEmbedded
@@ -24,7 +25,8 @@ final class EmbeddedHandlerTests: XCTestCase {
         try await channel.testingEventLoop.executeInContext {
             if let readCounter { try channel.pipeline.syncOperations.addHandler(readCounter) }
             try channel.pipeline.syncOperations.addHandler(
-                LineProtocolHandler(handler: handler, inflightRequestsMax: inflightRequestsMax, serverInflight: serverInflight))
+                LineProtocolHandler(handler: handler, inflightRequestsMax: inflightRequestsMax, serverInflight: serverInflight,
+                                    mailbox: EventLoopMailbox(eventLoop: channel.testingEventLoop)))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
         return channel
@@ -52,7 +54,8 @@ final class EmbeddedHandlerTests: XCTestCase {
     func testSplitRequestsAndImmediateErrors() throws {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            LineProtocolHandler(handler: DictionaryHandler(), inflightRequestsMax: 16, serverInflight: ServerInflight(maximum: 16)))
+            LineProtocolHandler(handler: DictionaryHandler(), inflightRequestsMax: 16, serverInflight: ServerInflight(maximum: 16),
+                                mailbox: EventLoopMailbox(eventLoop: channel.embeddedEventLoop)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         // Malformed lines are answered without the handler, so the answers are there at once.
         try channel.writeInbound(ByteBuffer(string: "BOG"))

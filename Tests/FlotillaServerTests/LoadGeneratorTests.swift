@@ -84,5 +84,5 @@ final class LoadGeneratorTests: XCTestCase {
 
 /// Answers every request `ERR NO_LEADER`.
 struct RefusingHandler: ClientRequestHandler {
-    func handle(_ request: ClientRequest) async -> ClientResponse { .error(.noLeader, "no leader") }
+    func handle(_ request: ClientRequest, completion: @escaping @Sendable (ClientResponse) -> Void) { completion(.error(.noLeader, "no leader")) }
 }
