@@ -37,6 +37,13 @@ final class ShardReplica {
     var appliedThrough: LogIndex = .zero
     /// Received snapshots waiting for the core to accept them, by index.
     var receivedSnapshots: [LogIndex: (stateMachine: KeyValueStateMachine, file: String)] = [:]
+    /// Store writes submitted for this shard and not yet durable.
+    var writesInFlight = 0
+    /// Votes and acknowledgements of rounds that wrote nothing, waiting for the writes in
+    /// flight (they may acknowledge entries those writes hold).
+    var heldMessages: [Message] = []
+    /// Work that must see this shard's log in the store (a snapshot and its compaction).
+    var afterWrites: [() -> Void] = []
     var ticksSinceActivity = 0
     /// Quiesced at the last tick; stays so until activity resets `ticksSinceActivity`.
     var isQuiet = false

@@ -7,13 +7,16 @@ import Foundation
 /// and every shard's updates are submitted as ONE store write (Dragonboat's step worker
 /// design).
 ///
-/// The worker does not wait for that write. A shard whose write is in flight has its `Ready`
-/// outstanding, so the core gives it nothing more until the write is durable; it still steps
-/// incoming messages. Meanwhile the worker goes on with the other shards, whose writes queue
-/// behind the first and are group-committed together. When a write is durable the worker
-/// sends that round's votes and acknowledgements and advances its shards. So the step loop
-/// never sleeps in fsync, and under load the store syncs once per transaction rather than
-/// twice (see the log store's "durable after the next sync" rule).
+/// The worker does not wait for that write: it hands each shard's `Ready` off to the core
+/// (`RaftNode.handOff`) and goes on, so a shard keeps replicating, committing and applying
+/// while its write is in flight, and the next rounds' writes queue behind it and are
+/// group-committed together. When a write is durable the worker tells the core
+/// (`RaftNode.persisted`) and only then sends that round's votes and acknowledgements; the
+/// acknowledgements of a later round that had nothing to write wait for the shard's writes
+/// in flight. Writes become durable in the order submitted. So the step loop never sleeps in
+/// fsync, and under load the store syncs once per transaction rather than twice (see the log
+/// store's "durable after the next sync" rule). A `Ready` that installs a snapshot is the
+/// exception: it is advanced only once durable.
 final class StepWorker: @unchecked Sendable {
     let context: HostContext
     let queue: WorkQueue<WorkItem>
@@ -34,6 +37,9 @@ final class StepWorker: @unchecked Sendable {
         var ready: Ready
         var update: ReplicaLogUpdate
         var membershipChanged: Bool
+        /// Handed off to the core at submission (`persisted` remains); false for a snapshot
+        /// install, which is advanced once durable.
+        var handedOff: Bool
     }
 
     init(context: HostContext) {
@@ -263,10 +269,18 @@ final class StepWorker: @unchecked Sendable {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
         case .snapshot:
-            do {
-                continuation.resume(returning: .index(try takeSnapshot(replica)))
-            } catch {
-                continuation.resume(returning: .failure(.failed("snapshot failed: \(error)")))
+            let snapshot = { [self] in
+                do {
+                    continuation.resume(returning: .index(try takeSnapshot(replica)))
+                } catch {
+                    continuation.resume(returning: .failure(.failed("snapshot failed: \(error)")))
+                }
+            }
+            // The compaction it records must find the log it compacts in the store.
+            if replica.writesInFlight > 0 {
+                replica.afterWrites.append(snapshot)
+            } else {
+                snapshot()
             }
         case .export(let directory):
             do {
@@ -390,12 +404,14 @@ final class StepWorker: @unchecked Sendable {
             }
             updates.append(update)
             persisting.append(PersistedShard(replica: replica, ready: ready, update: update,
-                                             membershipChanged: membershipChanged[replica.shard] ?? false))
+                                             membershipChanged: membershipChanged[replica.shard] ?? false,
+                                             handedOff: ready.snapshot == nil))
         }
         if !updates.isEmpty {
             let id = nextWriteID
             nextWriteID += 1
             inflightWrites[id] = persisting
+            for shard in persisting { shard.replica.writesInFlight += 1 }
             let queue = self.queue
             context.store.persist(updates) { result in
                 var failure: String?
@@ -403,16 +419,26 @@ final class StepWorker: @unchecked Sendable {
                 queue.push(.persisted(id, failure: failure), force: true)
             }
         }
-        // Shards with nothing to write finish now.
+        for shard in persisting where shard.handedOff {
+            shard.replica.node.handOff(shard.ready)
+            finish(shard.ready, on: shard.replica, membershipChanged: shard.membershipChanged, advance: false)
+        }
+        // Shards with nothing to write finish now; their acknowledgements wait for the shard's
+        // writes in flight, if any.
         for (replica, ready) in work where !ready.needsPersistence {
-            send(ready.messagesAfterPersist, from: replica)
-            finish(ready, on: replica, membershipChanged: membershipChanged[replica.shard] ?? false)
+            if replica.writesInFlight > 0 {
+                replica.heldMessages.append(contentsOf: ready.messagesAfterPersist)
+            } else {
+                send(ready.messagesAfterPersist, from: replica)
+            }
+            finish(ready, on: replica, membershipChanged: membershipChanged[replica.shard] ?? false, advance: true)
             if replica.node.hasReady { touched.insert(replica.shard) }
         }
+        for shard in persisting where shard.handedOff && shard.replica.node.hasReady { touched.insert(shard.replica.shard) }
     }
 
-    /// A round's write is durable: its votes and acknowledgements may leave, and its shards
-    /// advance. A failed write is retried, blocking, until it succeeds: nothing may be
+    /// A round's write is durable: its votes and acknowledgements may leave, and the core may
+    /// count it. A failed write is retried, blocking, until it succeeds: nothing may be
     /// acknowledged before it is durable, and nothing is dropped.
     private func persisted(_ id: UInt64, failure: String?) {
         guard let shards = inflightWrites.removeValue(forKey: id) else { return }
@@ -422,10 +448,26 @@ final class StepWorker: @unchecked Sendable {
             persist(shards.map(\.update))
         }
         for shard in shards {
-            shard.replica.log.applied(shard.update)
-            send(shard.ready.messagesAfterPersist, from: shard.replica)
-            finish(shard.ready, on: shard.replica, membershipChanged: shard.membershipChanged)
-            touched.insert(shard.replica.shard)
+            let replica = shard.replica
+            replica.writesInFlight -= 1
+            replica.log.applied(shard.update)
+            send(shard.ready.messagesAfterPersist, from: replica)
+            if shard.handedOff {
+                replica.node.persisted(shard.ready)
+            } else {
+                finish(shard.ready, on: replica, membershipChanged: shard.membershipChanged, advance: true)
+            }
+            if replica.writesInFlight == 0 {
+                if !replica.heldMessages.isEmpty {
+                    send(replica.heldMessages, from: replica)
+                    replica.heldMessages = []
+                }
+                let actions = replica.afterWrites
+                replica.afterWrites = []
+                for action in actions { action() }
+                maybeSnapshot(replica)
+            }
+            touched.insert(replica.shard)
         }
     }
 
@@ -513,9 +555,10 @@ final class StepWorker: @unchecked Sendable {
         return membershipChanged
     }
 
-    /// After the round's write: installs a received snapshot, advances the core, and does the
+    /// After applying (and, for a snapshot install, after the write that records it): installs
+    /// a received snapshot, advances the core (unless the `Ready` was handed off), and does the
     /// bookkeeping that needs the new applied index.
-    private func finish(_ ready: Ready, on replica: ShardReplica, membershipChanged: Bool) {
+    private func finish(_ ready: Ready, on replica: ShardReplica, membershipChanged: Bool, advance: Bool) {
         if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
             replica.stateMachine = received.stateMachine
             replica.lastSnapshotIndex = metadata.index
@@ -537,6 +580,15 @@ final class StepWorker: @unchecked Sendable {
             }
         }
         if let change = ready.roleChange {
+            if change.role != .leader && !replica.pendingReads.isEmpty {
+                // A read this replica asked a leader to confirm is never answered when that
+                // leader is gone: fail it with a retryable error, and the caller asks again
+                // (the new leader, once known). A late answer from the old leader finds
+                // nothing waiting.
+                for pending in replica.pendingReads.values { pending.continuation.resume(returning: .failure(.noLeader)) }
+                replica.pendingReads = [:]
+                replica.confirmedReads = []
+            }
             if change.role == .leader {
                 context.events("shard \(replica.shard): leader elected: \(change.leader) term \(change.term)")
             }
@@ -544,17 +596,23 @@ final class StepWorker: @unchecked Sendable {
                 context.events("shard \(replica.shard): this replica was removed")
             }
         }
-        replica.node.advance(ready)
+        if advance { replica.node.advance(ready) }
         if ready.roleChange != nil || membershipChanged || ready.snapshot != nil { publish(replica) }
         if replica.node.role == .removed { replica.failAll(.unknownShard(replica.shard)) }
         serveReads(replica)
         resolveTransfers(replica)
-        if replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries {
-            do {
-                _ = try takeSnapshot(replica)
-            } catch {
-                context.events("shard \(replica.shard): automatic snapshot failed: \(error)")
-            }
+        maybeSnapshot(replica)
+    }
+
+    /// Takes the automatic snapshot when due. Never while the shard has writes in flight: the
+    /// compaction it records must find the log it compacts in the store.
+    private func maybeSnapshot(_ replica: ShardReplica) {
+        guard replica.writesInFlight == 0,
+              replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
+        do {
+            _ = try takeSnapshot(replica)
+        } catch {
+            context.events("shard \(replica.shard): automatic snapshot failed: \(error)")
         }
     }
 

@@ -7,12 +7,17 @@ struct RaftLog {
     var unstableSnapshot: SnapshotMetadata?
     var unstableEntries: [Entry] = []
     var unstableOffset: LogIndex
+    /// The last entry handed to the caller to persist (in a `Ready`). Entries after
+    /// `unstableOffset` up to here are being written; the ones after it are new. Between
+    /// `unstableOffset.previous` and `lastIndex`.
+    var handedThrough: LogIndex
     var committed: LogIndex
     var applied: LogIndex
 
     init(storage: any RaftLogReader, applied: LogIndex) {
         self.storage = storage
         unstableOffset = storage.lastIndex.next
+        handedThrough = storage.lastIndex
         let firstUsable = storage.firstIndex.previous
         committed = max(storage.hardState.commit, storage.snapshot.index, firstUsable)
         committed = min(committed, storage.lastIndex)
@@ -102,11 +107,22 @@ struct RaftLog {
         return (candidate, self.term(at: candidate) ?? .zero)
     }
 
-    /// Appends entries, truncating any unstable or stored suffix they overwrite.
+    /// The unstable entries not yet handed to the caller.
+    var unhandedEntries: ArraySlice<Entry> {
+        guard let first = unstableEntries.first else { return [] }
+        let start = max(0, Int(handedThrough.rawValue) - Int(first.index.rawValue) + 1)
+        return start < unstableEntries.count ? unstableEntries[start...] : []
+    }
+
+    var hasUnhandedEntries: Bool { lastIndex > handedThrough && !unstableEntries.isEmpty }
+
+    /// Appends entries, truncating any unstable or stored suffix they overwrite. Overwritten
+    /// entries that were handed to the caller are handed again (their replacements are new).
     mutating func append(_ entries: [Entry]) {
         guard let first = entries.first else { return }
         precondition(first.index > committed, "overwriting committed entry \(first.index) (commit \(committed))")
         precondition(first.index <= lastIndex.next, "append leaves a gap at \(first.index)")
+        handedThrough = min(handedThrough, first.index.previous)
         let unstableEnd = unstableOffset.rawValue + UInt64(unstableEntries.count)
         if first.index.rawValue == unstableEnd {
             unstableEntries.append(contentsOf: entries)
@@ -143,6 +159,7 @@ struct RaftLog {
         unstableSnapshot = metadata
         unstableEntries = []
         unstableOffset = metadata.index.next
+        handedThrough = metadata.index
         committed = metadata.index
         // `applied` moves to the snapshot's index when the caller reports the snapshot loaded
         // (`advance`), so that the applied index never runs ahead of the state machine.
@@ -154,6 +171,7 @@ struct RaftLog {
         let count = Int(index.rawValue - unstableOffset.rawValue + 1)
         unstableEntries.removeFirst(count)
         unstableOffset = index.next
+        handedThrough = max(handedThrough, index)
     }
 
     mutating func markSnapshotStable(_ metadata: SnapshotMetadata) {
