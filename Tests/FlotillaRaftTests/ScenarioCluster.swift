@@ -10,6 +10,9 @@ final class ScenarioCluster {
         var configuration: RaftConfiguration
         var node: RaftNode?
         var pendingReady: Ready?
+        /// Readies handed off (`RaftNode.handOff`) whose writes are in flight, oldest first:
+        /// not durable, their `messagesAfterPersist` held until they are.
+        var inflight: [Ready] = []
         /// The state machine: applied commands in order.
         var applied: [String] = []
         var appliedIndex: LogIndex = .zero
@@ -163,6 +166,17 @@ final class ScenarioCluster {
             for replica in try selected(positional) where replica.pendingReady != nil {
                 finishReady(replica)
             }
+        case "hand-off":
+            // The pending Ready's write is submitted but not durable: its committed entries are
+            // applied and the next Ready may be taken; its acknowledgements wait with it.
+            for replica in try selected(positional) where replica.pendingReady != nil {
+                handOff(replica)
+            }
+        case "complete-write":
+            // The oldest write in flight is durable now: its held messages leave.
+            for replica in try selected(positional) where !replica.inflight.isEmpty {
+                completeWrite(replica)
+            }
         case "deliver":
             let from = try named["from"].map(replicaID)
             let to = try named["to"].map(replicaID)
@@ -185,6 +199,7 @@ final class ScenarioCluster {
             for replica in try selected(positional) {
                 replica.node = nil
                 replica.pendingReady = nil
+                replica.inflight = []
                 say("\(replica.id) crashed (durable: last=\(replica.storage.lastIndex) \(replica.storage.hardState))")
             }
         case "restart":
@@ -266,9 +281,39 @@ final class ScenarioCluster {
 
     func finishReady(_ replica: Replica) {
         guard let ready = replica.pendingReady, replica.node != nil else { return }
+        // Writes are durable in the order submitted: those in flight first.
+        while !replica.inflight.isEmpty { completeWrite(replica) }
         replica.pendingReady = nil
         replica.storage.persist(ready)
         network.append(contentsOf: ready.messagesAfterPersist)
+        apply(ready, on: replica)
+        replica.node!.advance(ready)
+    }
+
+    func handOff(_ replica: Replica) {
+        guard let ready = replica.pendingReady, replica.node != nil else { return }
+        guard ready.snapshot == nil else {
+            say("\(replica.id) installs a snapshot: persisted, not handed off")
+            finishReady(replica)
+            return
+        }
+        replica.pendingReady = nil
+        apply(ready, on: replica)
+        replica.node!.handOff(ready)
+        replica.inflight.append(ready)
+        let entries = ready.entries.isEmpty ? "no entries" : "entries \(ready.entries.first!.index)...\(ready.entries.last!.index)"
+        say("\(replica.id) write in flight: \(entries)\(ready.hardState.map { " \($0)" } ?? "")")
+    }
+
+    func completeWrite(_ replica: Replica) {
+        let ready = replica.inflight.removeFirst()
+        replica.storage.persist(ready)
+        network.append(contentsOf: ready.messagesAfterPersist)
+        replica.node!.persisted(ready)
+        say("\(replica.id) write durable (durable last=\(replica.storage.lastIndex))")
+    }
+
+    func apply(_ ready: Ready, on replica: Replica) {
         if let metadata = ready.snapshot {
             replica.applied = snapshotData[SnapshotKey(index: metadata.index, term: metadata.term)] ?? []
             replica.appliedIndex = metadata.index
@@ -288,7 +333,6 @@ final class ScenarioCluster {
         if !ready.failedReads.isEmpty {
             say("\(replica.id) reads failed: \(ready.failedReads.map(\.description).joined(separator: ","))")
         }
-        replica.node!.advance(ready)
     }
 
     func reportReady(_ replica: Replica, _ ready: Ready) {
@@ -338,6 +382,7 @@ final class ScenarioCluster {
             for id in replicas.keys.sorted() {
                 let replica = replicas[id]!
                 if replica.pendingReady != nil { finishReady(replica); progressed = true }
+                if !replica.inflight.isEmpty { completeWrite(replica); progressed = true }
                 if let node = replica.node, node.hasReady {
                     takeReady(replica)
                     finishReady(replica)
@@ -358,6 +403,7 @@ final class ScenarioCluster {
         replica.applied = snapshotData[SnapshotKey(index: snapshot.index, term: snapshot.term)] ?? []
         replica.appliedIndex = snapshot.index
         replica.pendingReady = nil
+        replica.inflight = []
         replica.node = RaftNode(configuration: replica.configuration, storage: replica.storage, appliedIndex: snapshot.index)
     }
 

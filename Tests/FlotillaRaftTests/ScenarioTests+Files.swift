@@ -22,6 +22,10 @@ extension ScenarioTests {
         try runScenario("raft-durability-crash-loses-unpersisted.txt")
     }
 
+    func test_raft_durability_hand_off_keeps_stepping() throws {
+        try runScenario("raft-durability-hand-off-keeps-stepping.txt")
+    }
+
     func test_raft_durability_leader_appends_before_persist() throws {
         try runScenario("raft-durability-leader-appends-before-persist.txt")
     }
