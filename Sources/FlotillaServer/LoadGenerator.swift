@@ -18,6 +18,11 @@ public struct LoadGenerator: Sendable {
         public var stale = false
         public var durationSeconds: Double?
         public var operations: Int?
+        /// Threads driving the connections (each an epoll loop over its share of them).
+        public var threads = 2
+        /// Keys are this prefix followed by a number below `keyCount`.
+        public var keyPrefix = "key-"
+        var keyPrefixBytes: [UInt8] { Array(keyPrefix.utf8) }
 
         public init(addresses: [(host: String, port: Int)]) { self.addresses = addresses }
     }
@@ -60,18 +65,21 @@ public struct LoadGenerator: Sendable {
         let shared = Shared()
         let started = Date()
         let deadline = options.durationSeconds.map { started.addingTimeInterval($0) }
-        var threads: [Thread] = []
-        let finished = DispatchGroup()
+        let threadCount = max(1, min(options.threads, options.connections))
+        var assignments = [[(connection: Int, address: (host: String, port: Int))]](repeating: [], count: threadCount)
         for connection in 0..<options.connections {
-            let address = options.addresses[connection % options.addresses.count]
+            assignments[connection % threadCount].append((connection, options.addresses[connection % options.addresses.count]))
+        }
+        let finished = DispatchGroup()
+        for (position, assigned) in assignments.enumerated() {
             finished.enter()
             let options = self.options
             let thread = Thread {
-                Self.drive(connection: connection, address: address, options: options, deadline: deadline, shared: shared)
+                Self.drive(assigned, options: options, deadline: deadline, shared: shared)
                 finished.leave()
             }
+            thread.name = "flotilla-bench-\(position)"
             thread.stackSize = 1 << 20
-            threads.append(thread)
             thread.start()
         }
         var lastCompleted = 0
@@ -103,71 +111,89 @@ public struct LoadGenerator: Sendable {
     }
 
     /// One connection's loop: keep `pipelineDepth` requests outstanding until done.
-    static func drive(connection: Int, address: (host: String, port: Int), options: Options, deadline: Date?, shared: Shared) {
-        guard let socket = connect(address.host, address.port) else {
-            shared.failures.withLock { $0.append("cannot connect to \(address.host):\(address.port)") }
-            return
+    /// One thread's share of the connections, in one poll(2) loop: each answer read is timed,
+    /// and replaced by a new request while the run lasts, so each connection keeps
+    /// `pipelineDepth` requests in flight. A thread's requests on one connection go out in one
+    /// write per wake-up; the sockets stay blocking (writes of a few lines never block in
+    /// practice) and are only read when poll says they are readable.
+    static func drive(_ assigned: [(connection: Int, address: (host: String, port: Int))], options: Options, deadline: Date?,
+                      shared: Shared) {
+        let deadlineNanoseconds = deadline.map { DispatchTime.now().uptimeNanoseconds + UInt64(max(0, $0.timeIntervalSinceNow) * 1e9) }
+        var connections: [LoadConnection] = []
+        for (connection, address) in assigned {
+            guard let socket = connect(address.host, address.port) else {
+                shared.failures.withLock { $0.append("cannot connect to \(address.host):\(address.port)") }
+                continue
+            }
+            connections.append(LoadConnection(socket: socket, name: "connection \(connection)",
+                                              seed: UInt64(connection + 1) &* 0x9E37_79B9_7F4A_7C15 ^ DispatchTime.now().uptimeNanoseconds))
         }
-        defer { close(socket) }
-        var random = SystemRandomNumberGenerator()
-        var sentAt: [UInt64] = []
-        sentAt.reserveCapacity(options.pipelineDepth)
-        var head = 0
+        defer { for connection in connections { close(connection.socket) } }
+        let value = [UInt8](repeating: UInt8(ascii: "v"), count: options.valueSizeBytes)
         var latencies: [UInt32] = []
         latencies.reserveCapacity(1 << 16)
-        var reader = SocketLineReader(socket: socket)
-        let value = [UInt8](repeating: UInt8(ascii: "v"), count: options.valueSizeBytes)
+        var output: [UInt8] = []
+        output.reserveCapacity(1 << 12)
 
-        func mayIssue() -> Bool {
+        func mayIssue(_ now: UInt64) -> Bool {
             if shared.stop.load(ordering: .relaxed) { return false }
-            if let deadline, Date() >= deadline { return false }
+            if let deadlineNanoseconds, now >= deadlineNanoseconds { return false }
             if let limit = options.operations {
                 return shared.issued.add(1, ordering: .relaxed).newValue <= limit
             }
             return true
         }
 
-        func send() -> Bool {
-            let key = Array("key-\(Int.random(in: 0..<max(1, options.keyCount), using: &random))".utf8)
-            var line: [UInt8]
-            if Double.random(in: 0..<1, using: &random) < options.readFraction {
-                line = Array((options.stale ? "STALE-GET " : "GET ").utf8) + key
-            } else {
-                line = Array("PUT ".utf8) + key + [UInt8(ascii: " ")] + value
+        func refill(_ position: Int, now: UInt64) {
+            while connections[position].isOpen && connections[position].outstanding < options.pipelineDepth && mayIssue(now) {
+                connections[position].appendRequest(to: &output, options: options, value: value, now: now)
             }
-            line.append(UInt8(ascii: "\n"))
-            sentAt.append(DispatchTime.now().uptimeNanoseconds)
-            return writeAll(socket, line)
+            guard !output.isEmpty else { return }
+            if !writeAll(connections[position].socket, output) {
+                shared.errors.add(connections[position].closed(), ordering: .relaxed)
+            }
+            output.removeAll(keepingCapacity: true)
         }
 
-        var outstanding = 0
-        while outstanding < options.pipelineDepth && mayIssue() {
-            guard send() else { return }
-            outstanding += 1
-        }
-        while outstanding > 0 {
-            guard let line = reader.readLine() else {
-                shared.failures.withLock { $0.append("connection \(connection) closed by the server") }
-                shared.errors.add(outstanding, ordering: .relaxed)
+        let started = DispatchTime.now().uptimeNanoseconds
+        for position in connections.indices { refill(position, now: started) }
+        var descriptors = connections.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while connections.contains(where: { $0.isOpen && $0.outstanding > 0 }) {
+            let ready = poll(&descriptors, nfds_t(descriptors.count), 200)
+            if ready < 0 {
+                if errno == EINTR { continue }
                 break
             }
-            let now = DispatchTime.now().uptimeNanoseconds
-            let elapsed = now - sentAt[head]
-            head += 1
-            if head > 4096 {
-                sentAt.removeFirst(head)
-                head = 0
-            }
-            outstanding -= 1
-            if line.starts(with: Array("ERR".utf8)) {
-                shared.errors.add(1, ordering: .relaxed)
-            } else {
-                latencies.append(UInt32(min(elapsed / 1000, UInt64(UInt32.max))))
-            }
-            shared.completed.add(1, ordering: .relaxed)
-            if mayIssue() {
-                guard send() else { break }
-                outstanding += 1
+            for position in descriptors.indices where descriptors[position].revents != 0 {
+                descriptors[position].revents = 0
+                guard connections[position].isOpen else { continue }
+                let count = chunk.withUnsafeMutableBytes { recv(connections[position].socket, $0.baseAddress, $0.count, 0) }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if count <= 0 {
+                    let lost = connections[position].closed()
+                    if lost > 0 {
+                        shared.failures.withLock { $0.append("\(connections[position].name) closed by the server") }
+                        shared.errors.add(lost, ordering: .relaxed)
+                    }
+                    descriptors[position].fd = -1
+                    continue
+                }
+                var completed = 0
+                var errors = 0
+                chunk.withUnsafeBytes { bytes in
+                    connections[position].receive(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), now: now) { latency, isError in
+                        completed += 1
+                        if isError {
+                            errors += 1
+                        } else {
+                            latencies.append(UInt32(min(latency / 1000, UInt64(UInt32.max))))
+                        }
+                    }
+                }
+                if completed > 0 { shared.completed.add(completed, ordering: .relaxed) }
+                if errors > 0 { shared.errors.add(errors, ordering: .relaxed) }
+                refill(position, now: now)
             }
         }
         let collected = latencies

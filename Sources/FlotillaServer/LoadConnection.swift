@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One connection of the load generator, driven by its thread's epoll loop: the requests in
+/// flight (their send times, oldest first), the bytes read but not yet split into answers, and
+/// its own random keys. A plain value owned by one thread.
+struct LoadConnection {
+    let socket: Int32
+    let name: String
+    private var sentAt: [UInt64] = []
+    private var head = 0
+    private(set) var outstanding = 0
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var random: UInt64
+    var isOpen = true
+
+    init(socket: Int32, name: String, seed: UInt64) {
+        self.socket = socket
+        self.name = name
+        random = seed | 1
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// xorshift64*: cheap, and good enough to spread keys.
+    private mutating func nextRandom() -> UInt64 {
+        random ^= random >> 12
+        random ^= random << 25
+        random ^= random >> 27
+        return random &* 2_685_821_657_736_338_717
+    }
+
+    /// Appends one request to `output` and records its send time.
+    mutating func appendRequest(to output: inout [UInt8], options: LoadGenerator.Options, value: [UInt8], now: UInt64) {
+        let key = nextRandom() % UInt64(max(1, options.keyCount))
+        let isRead = options.readFraction > 0 && Double(nextRandom() >> 11) / Double(1 << 53) < options.readFraction
+        if isRead {
+            output.append(contentsOf: options.stale ? Self.staleGet : Self.get)
+        } else {
+            output.append(contentsOf: Self.put)
+        }
+        output.append(contentsOf: options.keyPrefixBytes)
+        output.append(contentsOf: String(key).utf8)
+        if !isRead {
+            output.append(UInt8(ascii: " "))
+            output.append(contentsOf: value)
+        }
+        output.append(UInt8(ascii: "\n"))
+        sentAt.append(now)
+        outstanding += 1
+    }
+
+    /// Takes in bytes read from the socket and calls `answered(latencyNanoseconds, isError)`
+    /// for every complete answer line.
+    mutating func receive(_ bytes: UnsafeRawBufferPointer, now: UInt64, _ answered: (UInt64, Bool) -> Void) {
+        buffer.append(contentsOf: bytes)
+        while let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            let isError = newline - start >= 3 && buffer[start] == UInt8(ascii: "E") && buffer[start + 1] == UInt8(ascii: "R")
+                && buffer[start + 2] == UInt8(ascii: "R")
+            start = newline + 1
+            guard head < sentAt.count else { continue }
+            let latency = now &- sentAt[head]
+            head += 1
+            outstanding -= 1
+            answered(latency, isError)
+        }
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 1 << 15 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        if head > 4096 {
+            sentAt.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// The connection closed: whatever was in flight is lost.
+    mutating func closed() -> Int {
+        let lost = outstanding
+        outstanding = 0
+        isOpen = false
+        return lost
+    }
+
+    static let put = Array("PUT ".utf8)
+    static let get = Array("GET ".utf8)
+    static let staleGet = Array("STALE-GET ".utf8)
+}
