@@ -37,6 +37,9 @@ final class ShardReplica {
     var appliedThrough: LogIndex = .zero
     /// Received snapshots waiting for the core to accept them, by index.
     var receivedSnapshots: [LogIndex: (stateMachine: KeyValueStateMachine, file: String)] = [:]
+    /// The hard state last submitted to the store (a change of the commit index alone is not
+    /// written: see `StepWorker.needsWrite`).
+    var writtenHardState = HardState()
     /// Store writes submitted for this shard and not yet durable.
     var writesInFlight = 0
     /// Votes and acknowledgements of rounds that wrote nothing, waiting for the writes in

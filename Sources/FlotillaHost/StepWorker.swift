@@ -330,6 +330,7 @@ final class StepWorker: @unchecked Sendable {
         let replica = ShardReplica(shard: stored.shard, node: node, log: log)
         replica.stateMachine = stateMachine
         replica.lastSnapshotIndex = applied
+        replica.writtenHardState = stored.hardState
         publish(replica)
         return replica
     }
@@ -389,10 +390,12 @@ final class StepWorker: @unchecked Sendable {
 
         var updates: [ReplicaLogUpdate] = []
         var persisting: [PersistedShard] = []
-        for (replica, ready) in work where ready.needsPersistence {
+        let writes = work.map { needsWrite($0.1, $0.0) }
+        for ((replica, ready), write) in zip(work, writes) where write {
             var update = ReplicaLogUpdate(shard: replica.shard)
             update.hardState = ready.hardState
             update.entries = ready.entries
+            if let hardState = ready.hardState { replica.writtenHardState = hardState }
             if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
                 let file = snapshotPath(replica.shard, metadata)
                 ensureDirectory(for: replica.shard)
@@ -425,7 +428,7 @@ final class StepWorker: @unchecked Sendable {
         }
         // Shards with nothing to write finish now; their acknowledgements wait for the shard's
         // writes in flight, if any.
-        for (replica, ready) in work where !ready.needsPersistence {
+        for ((replica, ready), write) in zip(work, writes) where !write {
             if replica.writesInFlight > 0 {
                 replica.heldMessages.append(contentsOf: ready.messagesAfterPersist)
             } else {
@@ -435,6 +438,18 @@ final class StepWorker: @unchecked Sendable {
             if replica.node.hasReady { touched.insert(replica.shard) }
         }
         for shard in persisting where shard.handedOff && shard.replica.node.hasReady { touched.insert(shard.replica.shard) }
+    }
+
+    /// Whether a `Ready` must be written before its acknowledgements leave. A change of the
+    /// commit index alone is not written: the paper keeps the commit index volatile (figure 2),
+    /// a restarted replica learns it again from the leader, and writing it would cost every
+    /// replica a sync per commit round even when nothing else changed. It is written with the
+    /// next entries or term change. (A deviation from etcd, which writes it whenever it
+    /// changes.)
+    private func needsWrite(_ ready: Ready, _ replica: ShardReplica) -> Bool {
+        guard ready.needsPersistence else { return false }
+        guard ready.entries.isEmpty, ready.snapshot == nil, let hardState = ready.hardState else { return true }
+        return hardState.term != replica.writtenHardState.term || hardState.vote != replica.writtenHardState.vote
     }
 
     /// A round's write is durable: its votes and acknowledgements may leave, and the core may
