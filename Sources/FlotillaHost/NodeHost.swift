@@ -42,6 +42,7 @@ public final class NodeHost: HostMessageReceiver {
         for (position, worker) in workers.enumerated() { worker.start(name: "flotilla-step-\(position)") }
         let interval = max(1, configuration.tickMilliseconds)
         let thread = Thread { [self] in
+            nameCurrentThread("flotilla-ticker")
             while tickerStop.wait(timeout: .now() + .milliseconds(interval)) == .timedOut {
                 for worker in workers { worker.queue.push(.tick) }
             }

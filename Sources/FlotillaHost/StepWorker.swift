@@ -51,6 +51,7 @@ final class StepWorker: @unchecked Sendable {
 
     func start(name: String) {
         let thread = Thread { [self] in
+            nameCurrentThread(name)
             run()
             finished.signal()
         }

@@ -39,7 +39,11 @@ final class Writer: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            // The name the kernel shows (perf, top); Foundation's `name` does not set it here.
+            nameCurrentThread("flotilla-writer")
+            run()
+        }
         thread.name = "flotilla-logstore-writer"
         thread.stackSize = 1 << 20
         thread.start()
