@@ -36,7 +36,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "FlotillaTransportTests", dependencies: ["FlotillaTransport", "FlotillaHost", "FlotillaRaft"]),
+        .testTarget(name: "FlotillaTransportTests", dependencies: [
+            "FlotillaTransport", "FlotillaHost", "FlotillaRaft",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         // Batched hand-offs to event loops, shared by the client and peer sides.
         .target(name: "FlotillaEventLoop", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // The line protocol: pure parsing and rendering, and a thin SwiftNIO server.
@@ -63,7 +67,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft"]),
+        .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaServer"]),
         .executableTarget(name: "FlotillaHostBenchmark", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport"]),
         // Real `flotilla` processes on real sockets (loopback); finds the executable next to the test bundle.
         .testTarget(name: "FlotillaEndToEndTests"),

@@ -190,7 +190,9 @@ public enum RaftWireFormat {
             let previousTerm = Term(try reader.readUInt64())
             let commit = LogIndex(try reader.readUInt64())
             let count = try reader.readUInt32()
-            guard Int(count) <= reader.remaining else { throw .truncated }
+            // An entry takes at least 17 bytes (index, term, payload tag): a count the bytes left
+            // cannot hold is refused before room is reserved for it.
+            guard Int(count) * 17 <= reader.remaining else { throw .truncated }
             var entries: [Entry] = []
             entries.reserveCapacity(Int(count))
             for _ in 0..<count { entries.append(try decodeEntry(from: &reader)) }

@@ -131,7 +131,9 @@ public enum SnapshotFile {
             let metadata = try RaftWireFormat.decodeSnapshotMetadata(from: &reader)
             let count = try reader.readUInt64()
             var values: [[UInt8]: [UInt8]] = [:]
-            values.reserveCapacity(Int(min(count, 1 << 24)))
+            // Each record takes at least 8 bytes (two lengths), so the bytes left bound the
+            // room worth reserving; the count itself is only a claim.
+            values.reserveCapacity(Int(min(count, UInt64(reader.remaining / 8))))
             for _ in 0..<count {
                 let key = try reader.readBlob()
                 values[key] = try reader.readBlob()

@@ -1,0 +1,68 @@
+import FlotillaRaft
+import FlotillaServer
+
+/// Random requests and responses for the forward codec, from a seed.
+struct ForwardValueGenerator {
+    static let errorCodes: [ClientErrorCode] = [
+        .badRequest, .tooLarge, .unknownShard, .noLeader, .timeout, .notCaughtUp, .busy, .shuttingDown, .internalError,
+    ]
+
+    var random: SeededRandom
+
+    init(seed: UInt64) { random = SeededRandom(seed: seed) }
+
+    mutating func number() -> UInt64 {
+        switch random.next() % 4 {
+        case 0: return 0
+        case 1: return .max
+        default: return random.next()
+        }
+    }
+
+    mutating func bytes() -> [UInt8] {
+        (0..<Int(random.next() % 40)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    }
+
+    mutating func text() -> String {
+        let scalars = (0..<Int(random.next() % 20)).map { _ in
+            Unicode.Scalar(UInt32(0x20 + random.next() % 0x5F)) ?? "?"
+        }
+        return String(String.UnicodeScalarView(scalars)) + (random.next() % 2 == 0 ? "é→𝄞" : "")
+    }
+
+    mutating func request(casePosition: Int) -> ClientRequest {
+        switch casePosition {
+        case 0: return .put(key: bytes(), value: bytes())
+        case 1: return .get(key: bytes())
+        case 2: return .staleGet(key: bytes())
+        case 3: return .delete(key: bytes())
+        case 4: return .compareAndSet(key: bytes(), expected: bytes(), new: bytes())
+        case 5: return .shard(key: bytes())
+        case 6: return .ping
+        case 7: return .status(shard: number())
+        case 8: return .addObserver(shard: number(), node: number(), address: text())
+        case 9: return .promote(shard: number(), node: number())
+        case 10: return .remove(shard: number(), node: number())
+        case 11: return .transfer(shard: number(), node: number())
+        case 12: return .snapshot(shard: number())
+        default: return .export(shard: number(), directory: text())
+        }
+    }
+
+    mutating func response(casePosition: Int) -> ClientResponse {
+        switch casePosition {
+        case 0: return .ok
+        case 1: return .okIndex(number())
+        case 2: return .exported(index: number(), file: text())
+        case 3: return .value(bytes())
+        case 4: return .notFound
+        case 5: return .mismatch
+        case 6: return .shard(number())
+        case 7: return .pong
+        case 8: return .status(text())
+        default:
+            let codes = Self.errorCodes
+            return .error(codes[Int(random.next() % UInt64(codes.count))], text())
+        }
+    }
+}
