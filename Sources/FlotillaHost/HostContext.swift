@@ -19,6 +19,9 @@ final class HostContext: Sendable {
     let transport: any HostTransport
     let snapshotDirectory: String
     let events: @Sendable (String) -> Void
+    /// Called once when the store fails for good (`HostStoreFailure`); the host's process is
+    /// expected to exit. Nothing is written or acknowledged after it.
+    let failStop: @Sendable (String) -> Void
     let shards = Mutex<[ShardID: ShardInfo]>([:])
     let transferCounter = Atomic<UInt64>(1)
     let startNanoseconds: UInt64
@@ -28,8 +31,9 @@ final class HostContext: Sendable {
     let shardCount: Atomic<UInt64>
 
     init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
-         events: @escaping @Sendable (String) -> Void) {
+         events: @escaping @Sendable (String) -> Void, failStop: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
+        self.failStop = failStop
         self.store = store
         self.transport = transport
         self.events = events

@@ -16,11 +16,15 @@ public final class NodeHost: HostMessageReceiver {
     enum LifeCycle { case created, running, stopped }
 
     /// Opens the host over `store`, restarting every replica the store holds, each in the role
-    /// its own log and snapshot give it.
+    /// its own log and snapshot give it. `failStop` is called when the store fails for good
+    /// (`HostStoreFailure`: a failed sync, an I/O error, a refused batch); by default it writes
+    /// the reason to standard error and exits the process with status 70.
     public init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
-                events: @escaping @Sendable (String) -> Void = { _ in }) throws {
+                events: @escaping @Sendable (String) -> Void = { _ in },
+                failStop: @escaping @Sendable (String) -> Void = NodeHost.exitOnStoreFailure) throws {
         self.configuration = configuration
-        let context = HostContext(configuration: configuration, store: store, transport: transport, events: events)
+        let context = HostContext(configuration: configuration, store: store, transport: transport, events: events,
+                                  failStop: failStop)
         self.context = context
         let workerCount = max(1, configuration.workerCount)
         workers = (0..<workerCount).map { _ in StepWorker(context: context) }
@@ -28,6 +32,13 @@ public final class NodeHost: HostMessageReceiver {
         for stored in try store.loadReplicas() {
             worker(for: stored.shard).queue.push(.addReplica(stored, stored.shard, stored.record, bootstrap: []), force: true)
         }
+    }
+
+    /// The default fail-stop: the reason on standard error, then exit at once (no clean
+    /// shutdown: nothing more may be written).
+    public static let exitOnStoreFailure: @Sendable (String) -> Void = { reason in
+        FileHandle.standardError.write(Data("flotilla: stopping at once: \(reason)\n".utf8))
+        exit(70)
     }
 
     func worker(for shard: ShardID) -> StepWorker { workers[Int(shard.rawValue % UInt64(workers.count))] }

@@ -31,6 +31,8 @@ final class StepWorker: @unchecked Sendable {
     private var nextWriteID: UInt64 = 1
     /// Set by `stop`: requests are refused, writes in flight are waited for.
     private var stopping = false
+    /// Set when the store failed for good: nothing is stepped, written or acknowledged again.
+    private var failedStop = false
 
     struct PersistedShard {
         var replica: ShardReplica
@@ -76,13 +78,13 @@ final class StepWorker: @unchecked Sendable {
                     stopping = true
                     continue
                 }
-                if stopping {
+                if stopping || failedStop {
                     refuse(item)
                     continue
                 }
                 handle(item)
             }
-            if stopping { continue }
+            if stopping || failedStop { continue }
             // Advancing may leave more to do at once (a leader's own write completing a commit):
             // keep going while any touched shard is ready.
             var rounds = 0
@@ -417,9 +419,18 @@ final class StepWorker: @unchecked Sendable {
             inflightWrites[id] = persisting
             for shard in persisting { shard.replica.writesInFlight += 1 }
             let queue = self.queue
+            let context = self.context
             context.store.persist(updates) { result in
                 var failure: String?
-                if case .failure(let error) = result { failure = "\(error)" }
+                if case .failure(let error) = result {
+                    if let fatal = error as? HostStoreFailure {
+                        // Stop at once, from the writer's thread: the worker must not retry.
+                        context.failStop(fatal.description)
+                        queue.push(.persisted(id, failure: Self.failStopMarker), force: true)
+                        return
+                    }
+                    failure = "\(error)"
+                }
                 queue.push(.persisted(id, failure: failure), force: true)
             }
         }
@@ -458,6 +469,10 @@ final class StepWorker: @unchecked Sendable {
     /// acknowledged before it is durable, and nothing is dropped.
     private func persisted(_ id: UInt64, failure: String?) {
         guard let shards = inflightWrites.removeValue(forKey: id) else { return }
+        if failure == Self.failStopMarker {
+            enterFailStop()
+            return
+        }
         if let failure {
             context.events("log store write failed, retrying: \(failure)")
             for replica in replicas.values { replica.failAll(.failed("log store write failed: \(failure)")) }
@@ -487,6 +502,17 @@ final class StepWorker: @unchecked Sendable {
         }
     }
 
+    static let failStopMarker = "fail-stop"
+
+    /// After a `HostStoreFailure`: every waiting request fails (a waiting proposal with
+    /// `timeout`), and from now on nothing is stepped, written or sent.
+    private func enterFailStop() {
+        guard !failedStop else { return }
+        failedStop = true
+        inflightWrites = [:]
+        for replica in replicas.values { replica.failAll(.failed("the log store failed; the host is stopping")) }
+    }
+
     /// Writes durably, retrying while the store fails (a full disk, say): nothing may be
     /// acknowledged or applied before it is durable, and nothing is dropped.
     private func persist(_ updates: [ReplicaLogUpdate]) {
@@ -494,6 +520,10 @@ final class StepWorker: @unchecked Sendable {
         while true {
             do {
                 try context.store.persist(updates)
+                return
+            } catch let fatal as HostStoreFailure {
+                context.failStop(fatal.description)
+                enterFailStop()
                 return
             } catch {
                 attempt += 1

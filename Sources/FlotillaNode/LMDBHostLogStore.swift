@@ -17,7 +17,23 @@ public final class LMDBHostLogStore: HostLogStore {
     }
 
     public func persist(_ updates: [ReplicaLogUpdate]) throws {
-        try store.writeSynchronously(try batch(of: updates))
+        do {
+            try store.writeSynchronously(try batch(of: updates))
+        } catch {
+            throw Self.classified(error)
+        }
+    }
+
+    /// Storage failures and refused batches become `HostStoreFailure` (the host stops); a full
+    /// disk or map and a full queue stay as they are (the write is retried).
+    static func classified(_ error: any Error) -> any Error {
+        guard let storeError = error as? LogStoreError else { return error }
+        switch storeError {
+        case .storageFailed, .corrupt, .invalidBatch, .invalidAppend, .compacted, .batchTooLarge:
+            return HostStoreFailure("log store: \(storeError)")
+        default:
+            return storeError
+        }
     }
 
     /// Queues the write and returns: a step worker goes on with other shards while it is in
@@ -27,10 +43,10 @@ public final class LMDBHostLogStore: HostLogStore {
         do {
             converted = try batch(of: updates)
         } catch {
-            completion(.failure(error))
+            completion(.failure(Self.classified(error)))
             return
         }
-        store.write(converted) { result in completion(result.mapError { $0 as any Error }) }
+        store.write(converted) { result in completion(result.mapError { Self.classified($0) }) }
     }
 
     func batch(of updates: [ReplicaLogUpdate]) throws -> WriteBatch {
