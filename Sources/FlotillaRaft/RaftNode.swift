@@ -9,7 +9,11 @@
 ///   may be pending (until applied), and a leader changes nothing before its term's first entry
 ///   is applied.
 /// - A shard's log begins with one membership entry per initial member (indexes `1...n`, term 1).
-/// - Observers (non-voting members) are an extension; they neither vote nor count.
+/// - Observers (non-voting members) are an extension; they never campaign and never count in
+///   their own quorums, but a replica grants a vote or pre-vote to an eligible candidate even
+///   when its own log says it is an observer (it may have been promoted without knowing yet;
+///   see `handleVoteRequest`). Candidates ask, and count, only the voters of their own latest
+///   configuration.
 /// - Commit notifications to followers ride on the next append or heartbeat, and a heartbeat
 ///   carries `min(follower match, commit)` so a follower never commits past what it holds.
 /// - Every append, heartbeat, snapshot offer and read confirmation from a leader leaves before
