@@ -26,6 +26,10 @@ public struct SimulationOptions: Sendable {
     /// After a leader proposes a membership change, the chance that it crashes within a few
     /// steps, so that promotions and removals are often in flight when the leader dies.
     public var leaderCrashAfterMembershipChangeProbability: Double = 0.3
+    /// The chance that, a few steps before the faults end, a leader proposes a membership
+    /// change and then crashes before the faults end, so that the calm phase (and the choice
+    /// of a liveness core) starts with that change in flight.
+    public var membershipChangeAtEndProbability: Double = 0.5
     /// Liveness mode. When the faults end, a random quorum of every configuration that could
     /// still be in effect (the core, see `LivenessCore`) stays up and fully connected, and
     /// every other replica stays down or cut off for good; the core alone must elect a

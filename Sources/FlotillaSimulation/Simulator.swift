@@ -317,6 +317,12 @@ public final class Simulator {
         if faultsActive, random.chance(options.membershipChangeProbability), let leader = random.pick(leaders) {
             changeMembership(at: leader)
         }
+        if step == options.faultSteps - Self.endgameSteps, options.membershipChangeProbability > 0,
+           random.chance(options.membershipChangeAtEndProbability), let leader = random.pick(leaders) {
+            if changeMembership(at: leader) {
+                scheduledCrashes[leader.id] = step + Int(random.below(UInt64(Self.endgameSteps)))
+            }
+        }
     }
 
     func proposeWrite(at leader: SimulatedReplica) -> Int? {
@@ -333,7 +339,12 @@ public final class Simulator {
         }
     }
 
-    func changeMembership(at leader: SimulatedReplica) {
+    /// How many steps before the faults end the last membership change may be proposed.
+    static let endgameSteps = 8
+
+    /// Proposes a random change at a leader; whether the leader accepted it.
+    @discardableResult
+    func changeMembership(at leader: SimulatedReplica) -> Bool {
         let membership = leader.node!.membership
         let choice = random.below(3)
         let change: MembershipChange
@@ -345,10 +356,10 @@ public final class Simulator {
         } else if choice == 2 {
             var candidates = membership.observers
             if membership.voters.count > 3 { candidates += membership.voters }
-            guard let victim = random.pick(candidates) else { return }
+            guard let victim = random.pick(candidates) else { return false }
             change = MembershipChange(kind: .remove, replica: victim)
         } else {
-            return
+            return false
         }
         do {
             let position = try leader.node!.proposeMembershipChange(change)
@@ -361,8 +372,10 @@ public final class Simulator {
                 nextReplicaID += 1
                 addReplica(change.replica, storage: MemoryRaftLog())
             }
+            return true
         } catch {
             // Refusals (pending change, not caught up) are part of the workload.
+            return false
         }
     }
 
