@@ -27,8 +27,9 @@ public struct SimulationOptions: Sendable {
     /// steps, so that promotions and removals are often in flight when the leader dies.
     public var leaderCrashAfterMembershipChangeProbability: Double = 0.3
     /// The chance that, a few steps before the faults end, a leader proposes a membership
-    /// change and then crashes before the faults end, so that the calm phase (and the choice
-    /// of a liveness core) starts with that change in flight.
+    /// change, can reach only a random half of the replicas, and crashes before the faults
+    /// end, so that the calm phase (and the choice of a liveness core) starts with that change
+    /// held by some replicas only.
     public var membershipChangeAtEndProbability: Double = 0.5
     /// Liveness mode. When the faults end, a random quorum of every configuration that could
     /// still be in effect (the core, see `LivenessCore`) stays up and fully connected, and

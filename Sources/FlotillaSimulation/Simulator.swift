@@ -320,6 +320,10 @@ public final class Simulator {
         if step == options.faultSteps - Self.endgameSteps, options.membershipChangeProbability > 0,
            random.chance(options.membershipChangeAtEndProbability), let leader = random.pick(leaders) {
             if changeMembership(at: leader) {
+                // The change reaches only some replicas before the leader dies.
+                for other in replicas.keys.sorted() where other != leader.id && random.chance(0.5) {
+                    blockedLinks.insert(DirectedLink(from: leader.id, to: other))
+                }
                 scheduledCrashes[leader.id] = step + Int(random.below(UInt64(Self.endgameSteps)))
             }
         }

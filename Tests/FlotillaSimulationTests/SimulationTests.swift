@@ -86,5 +86,5 @@ final class SimulationTests: XCTestCase {
     }
 
     /// Seeds that, in liveness mode with churn, failed before promoted observers voted when asked.
-    static let seedsStrandedByRefusedVotes: [UInt64] = [1104, 1133, 1708, 1771, 1776, 1782]
+    static let seedsStrandedByRefusedVotes: [UInt64] = [53, 65, 85, 116, 171, 183]
 }
