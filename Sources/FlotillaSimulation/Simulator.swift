@@ -691,7 +691,7 @@ public final class Simulator {
         report.recoveryStepsTaken = recoveryWrite.acknowledgedStep! - options.faultSteps
         guard reads.contains(where: { $0.invokedStep >= options.faultSteps }) else {
             throw SimulationFailure(seed: options.seed, step: step, invariant: invariant,
-                                    detail: "no read invoked after the faults completed;\(coreText) \(describeCluster())")
+                                    detail: "no linearizable read invoked after the faults ended completed in \(options.recoverySteps) calm steps;\(coreText) \(describeCluster())")
         }
         let candidates = liveReplicas.filter { $0.node!.isLeader && (core?.replicas.contains($0.id) ?? true) }
         guard let leader = candidates.max(by: { $0.node!.term < $1.node!.term }) else {
