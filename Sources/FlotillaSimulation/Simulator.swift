@@ -271,8 +271,7 @@ public final class Simulator {
         }
         let data = sortedReplicas.map { replica in
             let commit = max(replica.storage.hardState.commit, replica.node?.commitIndex ?? .zero)
-            let known = replica.node.map { [$0.membership, $0.latestMembership] } ?? []
-            return LivenessCore.configurations(of: replica.id, storage: replica.storage, commit: commit, extra: known)
+            return LivenessCore.configurations(of: replica.id, storage: replica.storage, commit: commit, node: replica.node)
         }
         let chosen = LivenessCore.choose(from: data, existing: Set(replicas.keys), random: &random)
         note("liveness core \(chosen.replicas) for configurations \(chosen.configurations.map { "\($0) at \($0.configurationIndex)" })")
