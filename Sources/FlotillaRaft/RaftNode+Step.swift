@@ -71,9 +71,19 @@ extension RaftNode {
         }
     }
 
+    /// Grants a vote or pre-vote to any eligible candidate, whatever this replica's own log says
+    /// about its role: the candidate asks because the latest configuration in *its* log makes
+    /// this replica a voter, and only the candidate counts the answer (and only from its voters).
+    /// Refusing would strand a shard: voters 1,2,3 promote observer 4, the promotion commits on
+    /// 1,2,3 before 4 receives it, 1 is lost; 2 and 3 need 4's vote and 4 still believes it is
+    /// an observer (etcd's "learners must vote when asked"). Voting is safe from any replica:
+    /// Raft's safety rests on each replica voting at most once per term, for an up-to-date log.
+    /// The one refusal left is a replica whose removal is applied: that removal is committed, so
+    /// no candidate that can win still counts it. Deviation from the paper: none (the thesis
+    /// also lets a server outside its latest configuration vote); it is the observer extension
+    /// that is narrowed here, to "observers never campaign and never count themselves".
     mutating func handleVoteRequest(_ message: Message, _ request: MessageKind.VoteRequest) {
-        // Observers, and replicas removed or not yet members, never vote.
-        guard latestMembership.isVoter(id), !latestMembership.removed.contains(id) else { return }
+        guard !membership.removed.contains(id) else { return }
         let canVote = vote == message.from
             || (vote == .none && leader == .none)
             || (request.isPreVote && message.term > term)

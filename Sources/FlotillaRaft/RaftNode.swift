@@ -9,7 +9,15 @@
 ///   may be pending (until applied), and a leader changes nothing before its term's first entry
 ///   is applied.
 /// - A shard's log begins with one membership entry per initial member (indexes `1...n`, term 1).
-/// - Observers (non-voting members) are an extension; they neither vote nor count.
+/// - A voter whose log holds an unapplied removal of itself still campaigns (thesis 4.2.2),
+///   counting only the voters of its latest configuration, not itself; this is the thesis'
+///   rule, stated here because the observer extension otherwise ties campaigning to being a
+///   voter in the latest configuration.
+/// - Observers (non-voting members) are an extension; they never campaign and never count in
+///   their own quorums, but a replica grants a vote or pre-vote to an eligible candidate even
+///   when its own log says it is an observer (it may have been promoted without knowing yet;
+///   see `handleVoteRequest`). Candidates ask, and count, only the voters of their own latest
+///   configuration.
 /// - Commit notifications to followers ride on the next append or heartbeat, and a heartbeat
 ///   carries `min(follower match, commit)` so a follower never commits past what it holds.
 /// - Every append, heartbeat, snapshot offer and read confirmation from a leader leaves before
@@ -203,9 +211,18 @@ public struct RaftNode {
 
     // MARK: - Role changes
 
-    /// A replica campaigns only when the latest configuration in its log makes it a voter.
+    /// A replica campaigns when the latest configuration in its log makes it a voter, or when
+    /// its applied configuration does and only an unapplied removal of itself says otherwise:
+    /// that removal may be uncommitted, and until it commits the replica may be the one whose
+    /// log is needed to elect a leader (thesis 4.2.2: "a server that is not part of its own
+    /// latest configuration should still start new elections"). Voters 1,2,3,4; leader 1
+    /// appends "remove 4", which reaches only 4; 1 is lost. 2 and 3 need 4's vote under
+    /// {1,2,3,4}, and 4 rightly refuses their shorter logs; only 4 can win, asking (and
+    /// counting) the voters of {1,2,3}, never itself. Observers never campaign: they were
+    /// never voters in their applied configuration.
     var canCampaign: Bool {
-        latestMembership.isVoter(id) && !latestMembership.removed.contains(id) && !membership.removed.contains(id)
+        guard !membership.removed.contains(id) else { return false }
+        return latestMembership.isVoter(id) || membership.isVoter(id)
     }
 
     mutating func becomeFollower(term newTerm: Term, leader newLeader: ReplicaID) {

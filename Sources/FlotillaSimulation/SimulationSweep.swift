@@ -37,6 +37,11 @@ public enum SimulationSweep {
                 totals.leaderElections += report.leaderElections
                 totals.crashes += report.crashes
                 totals.partitions += report.partitions
+                totals.oneWayPartitions += report.oneWayPartitions
+                totals.mutes += report.mutes
+                totals.writeFailures += report.writeFailures
+                totals.livenessRuns += report.livenessRuns
+                totals.livenessFallbacks += report.livenessFallbacks
                 totals.snapshotsTaken += report.snapshotsTaken
                 totals.snapshotsSent += report.snapshotsSent
                 totals.snapshotsInstalled += report.snapshotsInstalled

@@ -1,10 +1,14 @@
 import FlotillaRaft
 
 /// Runs the real Raft core for one seed: 3 or 5 voters (and observers) over a network that
-/// drops, duplicates, delays and reorders messages, partitions and heals, and replicas that
-/// crash and lose whatever they had not persisted; under a workload of writes, linearizable
-/// reads and membership changes. After every step it checks the safety invariants; at the end
-/// it checks that reads were linearizable and that the cluster recovered once faults stopped.
+/// drops, duplicates, delays and reorders messages, partitions (both ways or one way), mutes a
+/// replica (it hears but cannot send) and heals; replicas crash and lose whatever they had not
+/// persisted, and a storage write may fail (the replica fail-stops before acknowledging it);
+/// under a workload of writes, linearizable reads and membership changes (add observer,
+/// promote, remove), with the leader often crashing while a change is in flight. After every
+/// step it checks the safety invariants; at the end it checks that reads were linearizable and
+/// that the cluster made progress once faults stopped: with everything restarted and healed,
+/// or in liveness mode with only a core (see `LivenessCore`) up and the rest gone for good.
 public final class Simulator {
     final class SimulatedReplica {
         let id: ReplicaID
@@ -70,14 +74,26 @@ public final class Simulator {
         var term: Term
     }
 
+    /// One direction of the link between two replicas: faults block directions, not pairs.
+    struct DirectedLink: Hashable {
+        var from: ReplicaID
+        var to: ReplicaID
+    }
+
     public let options: SimulationOptions
     var random: SeededRandomSource
     var replicas: [ReplicaID: SimulatedReplica] = [:]
     var network: [InFlight] = []
     var messageSequence = 0
-    var partitionGroup: [ReplicaID: Int] = [:]
+    var blockedLinks: Set<DirectedLink> = []
     var step = 0
     var faultsActive = true
+    /// Crashes due at a step: a leader that just proposed a membership change.
+    var scheduledCrashes: [ReplicaID: Int] = [:]
+    /// Liveness mode, once the faults end: the core, and the replicas outside it, which stay
+    /// down or cut off from the core (they still reach one another) for the rest of the run.
+    var core: LivenessCore?
+    var cutOffForGood: Set<ReplicaID> = []
     var nextReplicaID: UInt64
     var nextReadID: UInt64 = 1
     var valueCounter = 0
@@ -167,24 +183,51 @@ public final class Simulator {
     // MARK: - Faults
 
     func injectFaults() {
+        for id in scheduledCrashes.keys.sorted() where scheduledCrashes[id]! <= step {
+            scheduledCrashes[id] = nil
+            if let replica = replicas[id], replica.node != nil {
+                note("scheduled crash of \(id) after its membership change")
+                crash(replica)
+            }
+        }
         if random.chance(options.crashProbability), let victim = random.pick(liveReplicas) {
             crash(victim)
         }
         for replica in sortedReplicas where replica.node == nil {
             if random.chance(options.restartProbability) { restart(replica) }
         }
-        if partitionGroup.isEmpty {
+        if blockedLinks.isEmpty {
             if random.chance(options.partitionProbability) {
-                for id in replicas.keys.sorted() {
-                    partitionGroup[id] = Int(random.below(2))
+                partition(oneWay: false)
+            } else if random.chance(options.oneWayPartitionProbability) {
+                partition(oneWay: true)
+            } else if random.chance(options.muteProbability), let victim = random.pick(sortedReplicas) {
+                for other in replicas.keys where other != victim.id {
+                    blockedLinks.insert(DirectedLink(from: victim.id, to: other))
                 }
-                report.partitions += 1
-                note("partition \(partitionGroup.keys.sorted().map { "\($0):\(partitionGroup[$0]!)" })")
+                report.mutes += 1
+                note("mute \(victim.id): it receives but cannot send")
             }
         } else if random.chance(options.healProbability) {
-            partitionGroup = [:]
+            blockedLinks = []
             note("heal")
         }
+    }
+
+    /// Splits the replicas into two random groups. Both ways: neither group hears the other.
+    /// One way: group 1 hears group 0, group 0 never hears group 1.
+    func partition(oneWay: Bool) {
+        var group: [ReplicaID: UInt64] = [:]
+        for id in replicas.keys.sorted() { group[id] = random.below(2) }
+        for from in group.keys {
+            for to in group.keys where group[from] != group[to] {
+                if !oneWay || group[from] == 1 {
+                    blockedLinks.insert(DirectedLink(from: from, to: to))
+                }
+            }
+        }
+        if oneWay { report.oneWayPartitions += 1 } else { report.partitions += 1 }
+        note("\(oneWay ? "one-way partition (1 cannot reach 0)" : "partition") \(group.keys.sorted().map { "\($0):\(group[$0]!)" })")
     }
 
     func crash(_ replica: SimulatedReplica) {
@@ -209,10 +252,47 @@ public final class Simulator {
 
     func beginRecovery() {
         faultsActive = false
-        partitionGroup = [:]
+        scheduledCrashes = [:]
+        if options.livenessCore && isolateCore() { return }
+        blockedLinks = []
         for replica in sortedReplicas where replica.node == nil {
             restart(replica)
         }
+    }
+
+    /// Liveness mode: keeps a core up and connected for good and cuts everything else off,
+    /// or returns false (falling back to restarting everything) when no core exists, i.e.
+    /// when some configuration that could be in effect has lost its majority for good.
+    func isolateCore() -> Bool {
+        // Writes in progress complete now, as if the disk finished just before faults ended:
+        // then every replica's log is in its storage.
+        for replica in liveReplicas where replica.pendingReady != nil {
+            finishReady(replica)
+        }
+        let data = sortedReplicas.map { replica in
+            let commit = max(replica.storage.hardState.commit, replica.node?.commitIndex ?? .zero)
+            return LivenessCore.configurations(of: replica.id, storage: replica.storage, commit: commit, node: replica.node)
+        }
+        let chosen = LivenessCore.choose(from: data, existing: Set(replicas.keys), random: &random)
+        note("liveness core \(chosen.replicas) for configurations \(chosen.configurations.map { "\($0) at \($0.configurationIndex)" })")
+        guard !chosen.replicas.isEmpty else {
+            report.livenessFallbacks += 1
+            return false
+        }
+        core = chosen
+        report.livenessRuns += 1
+        let members = Set(chosen.replicas)
+        for replica in sortedReplicas where !members.contains(replica.id) {
+            if replica.node != nil && random.chance(0.5) { crash(replica) }
+            if replica.node != nil { cutOffForGood.insert(replica.id) }
+        }
+        // What the others already sent may be lost too: nothing from them reaches the core.
+        network.removeAll { !members.contains($0.message.from) }
+        blockedLinks = []
+        for replica in sortedReplicas where members.contains(replica.id) && replica.node == nil {
+            restart(replica)
+        }
+        return true
     }
 
     // MARK: - Workload
@@ -236,6 +316,16 @@ public final class Simulator {
         if faultsActive, random.chance(options.membershipChangeProbability), let leader = random.pick(leaders) {
             changeMembership(at: leader)
         }
+        if step == options.faultSteps - Self.endgameSteps, options.membershipChangeProbability > 0,
+           random.chance(options.membershipChangeAtEndProbability), let leader = random.pick(leaders) {
+            if changeMembership(at: leader) {
+                // The change reaches only some replicas before the leader dies.
+                for other in replicas.keys.sorted() where other != leader.id && random.chance(0.5) {
+                    blockedLinks.insert(DirectedLink(from: leader.id, to: other))
+                }
+                scheduledCrashes[leader.id] = step + Int(random.below(UInt64(Self.endgameSteps)))
+            }
+        }
     }
 
     func proposeWrite(at leader: SimulatedReplica) -> Int? {
@@ -252,7 +342,12 @@ public final class Simulator {
         }
     }
 
-    func changeMembership(at leader: SimulatedReplica) {
+    /// How many steps before the faults end the last membership change may be proposed.
+    static let endgameSteps = 8
+
+    /// Proposes a random change at a leader; whether the leader accepted it.
+    @discardableResult
+    func changeMembership(at leader: SimulatedReplica) -> Bool {
         let membership = leader.node!.membership
         let choice = random.below(3)
         let change: MembershipChange
@@ -264,29 +359,34 @@ public final class Simulator {
         } else if choice == 2 {
             var candidates = membership.observers
             if membership.voters.count > 3 { candidates += membership.voters }
-            guard let victim = random.pick(candidates) else { return }
+            guard let victim = random.pick(candidates) else { return false }
             change = MembershipChange(kind: .remove, replica: victim)
         } else {
-            return
+            return false
         }
         do {
             let position = try leader.node!.proposeMembershipChange(change)
             note("leader \(leader.id) proposed \(change) at \(position.index)/\(position.term)")
             report.membershipChanges += 1
+            if random.chance(options.leaderCrashAfterMembershipChangeProbability) {
+                scheduledCrashes[leader.id] = step + Int(random.below(6))
+            }
             if change.kind == .addObserver {
                 nextReplicaID += 1
                 addReplica(change.replica, storage: MemoryRaftLog())
             }
+            return true
         } catch {
             // Refusals (pending change, not caught up) are part of the workload.
+            return false
         }
     }
 
     // MARK: - Network
 
     func reachable(_ from: ReplicaID, _ to: ReplicaID) -> Bool {
-        guard let fromGroup = partitionGroup[from], let toGroup = partitionGroup[to] else { return true }
-        return fromGroup == toGroup
+        if cutOffForGood.contains(from) != cutOffForGood.contains(to) { return false }
+        return !blockedLinks.contains(DirectedLink(from: from, to: to))
     }
 
     func send(_ messages: [Message]) {
@@ -323,6 +423,10 @@ public final class Simulator {
                 dropped(message)
                 continue
             }
+            if options.unsafeLoseVoteRequestsToNonVoters, case .voteRequest = message.kind,
+               !receiver.node!.latestMembership.isVoter(receiver.id) {
+                continue
+            }
             receiver.node!.step(message)
             if case .installSnapshot = message.kind {
                 report.snapshotsSent += 1
@@ -338,7 +442,7 @@ public final class Simulator {
             if replica.pendingReady != nil {
                 finishReady(replica)
             }
-            guard replica.node!.hasReady else { continue }
+            guard replica.node?.hasReady == true else { continue }
             let ready = replica.node!.ready()
             checkAppendedEntries(replica, ready)
             if let change = ready.roleChange {
@@ -363,6 +467,14 @@ public final class Simulator {
     func finishReady(_ replica: SimulatedReplica) {
         guard let ready = replica.pendingReady else { return }
         replica.pendingReady = nil
+        if faultsActive && ready.needsPersistence && random.chance(options.writeFailureProbability) {
+            // The write failed: fail-stop before anything it promised is acknowledged. What
+            // earlier writes made durable is all the replica restarts from.
+            note("write failed on \(replica.id): it stops")
+            report.writeFailures += 1
+            crash(replica)
+            return
+        }
         replica.storage.persist(ready)
         send(ready.messagesAfterPersist)
         for entry in ready.committedEntries {
@@ -564,21 +676,30 @@ public final class Simulator {
         }
     }
 
-    /// Once faults stop, a leader is elected, a write invoked after that is acknowledged, and
-    /// every member applies it before the run ends.
+    /// Once faults stop, a leader is elected, a write invoked after that is acknowledged, a
+    /// linearizable read invoked after that completes, and every member applies the write
+    /// before the run ends. In liveness mode only the core is up and connected, so the leader
+    /// must be a core replica and "every member" means every core replica still a member.
     func checkRecovered() throws {
+        let invariant = core == nil ? "progress after faults" : "liveness of the core"
+        let coreText = core.map { " core=\($0.replicas)" } ?? ""
         guard let recoveryWrite = writes.first(where: { $0.invokedStep >= options.faultSteps && $0.acknowledgedStep != nil }) else {
-            throw SimulationFailure(seed: options.seed, step: step, invariant: "progress after faults",
-                                    detail: "no write was acknowledged in \(options.recoverySteps) calm steps; \(describeCluster())")
+            throw SimulationFailure(seed: options.seed, step: step, invariant: invariant,
+                                    detail: "no write was acknowledged in \(options.recoverySteps) calm steps;\(coreText) \(describeCluster())")
         }
         report.recoveryStepsTaken = recoveryWrite.acknowledgedStep! - options.faultSteps
-        guard let leader = liveReplicas.first(where: { $0.node!.isLeader }) else {
-            throw SimulationFailure(seed: options.seed, step: step, invariant: "progress after faults", detail: "no leader at the end; \(describeCluster())")
+        guard reads.contains(where: { $0.invokedStep >= options.faultSteps }) else {
+            throw SimulationFailure(seed: options.seed, step: step, invariant: invariant,
+                                    detail: "no linearizable read invoked after the faults ended completed in \(options.recoverySteps) calm steps;\(coreText) \(describeCluster())")
         }
-        for member in leader.node!.membership.members {
+        let candidates = liveReplicas.filter { $0.node!.isLeader && (core?.replicas.contains($0.id) ?? true) }
+        guard let leader = candidates.max(by: { $0.node!.term < $1.node!.term }) else {
+            throw SimulationFailure(seed: options.seed, step: step, invariant: invariant, detail: "no leader at the end;\(coreText) \(describeCluster())")
+        }
+        for member in leader.node!.membership.members where core?.replicas.contains(member) ?? true {
             guard let replica = replicas[member], replica.appliedIndex >= recoveryWrite.index else {
-                throw SimulationFailure(seed: options.seed, step: step, invariant: "progress after faults",
-                                        detail: "member \(member) did not apply the write at \(recoveryWrite.index); \(describeCluster())")
+                throw SimulationFailure(seed: options.seed, step: step, invariant: invariant,
+                                        detail: "member \(member) did not apply the write at \(recoveryWrite.index);\(coreText) \(describeCluster())")
             }
         }
     }
@@ -586,7 +707,8 @@ public final class Simulator {
     func describeCluster() -> String {
         sortedReplicas.map { replica in
             guard let node = replica.node else { return "\(replica.id): down" }
-            var text = "\(replica.id): \(node.role) term=\(node.term) leader=\(node.leader) commit=\(node.commitIndex) applied=\(node.appliedIndex) last=\(node.lastIndex) first=\(node.firstIndex) \(node.membership)"
+            let cutOff = cutOffForGood.contains(replica.id) ? " (cut off)" : ""
+            var text = "\(replica.id)\(cutOff): \(node.role) term=\(node.term) leader=\(node.leader) commit=\(node.commitIndex) applied=\(node.appliedIndex) last=\(node.lastIndex) first=\(node.firstIndex) \(node.membership)"
             let progress = node.followerProgress
             for peer in progress.keys.sorted() { text += " [\(peer): \(progress[peer]!)]" }
             return text

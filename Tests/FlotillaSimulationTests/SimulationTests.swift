@@ -19,22 +19,39 @@ final class SimulationTests: XCTestCase {
         XCTAssertGreaterThan(outcome.totals.readsCompleted, 0)
         XCTAssertGreaterThan(outcome.totals.snapshotsInstalled, 0)
         XCTAssertGreaterThan(outcome.totals.membershipChanges, 0)
+        XCTAssertGreaterThan(outcome.totals.livenessRuns, 0)
+        XCTAssertGreaterThan(outcome.totals.oneWayPartitions, 0)
+        XCTAssertGreaterThan(outcome.totals.mutes, 0)
+        XCTAssertGreaterThan(outcome.totals.writeFailures, 0)
     }
 
     func testRegressionSeeds() throws {
         let file = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("testdata/simulation/regression-seeds.txt")
-        let seeds = try String(contentsOf: file, encoding: .utf8)
-            .split(separator: "\n")
-            .compactMap { line -> UInt64? in
-                let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                return UInt64(text.trimmingCharacters(in: .whitespaces))
+        // `seed [mode...]  # what it found`; modes as in SimulationOptions.apply(mode:).
+        var modesOfSeed: [UInt64: [String]] = [:]
+        var seeds: [UInt64] = []
+        for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+            let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = text.split(separator: " ").map(String.init)
+            guard let first = words.first, let seed = UInt64(first) else { continue }
+            var probe = SimulationOptions(seed: seed)
+            for mode in words.dropFirst() {
+                XCTAssertTrue(probe.apply(mode: mode), "unknown mode \(mode) for regression seed \(seed)")
             }
+            XCTAssertNil(modesOfSeed[seed], "regression seed \(seed) listed twice")
+            modesOfSeed[seed] = Array(words.dropFirst())
+            seeds.append(seed)
+        }
         XCTAssertFalse(seeds.isEmpty)
-        let outcome = SimulationSweep.run(seeds: seeds, concurrency: 2)
+        let outcome = SimulationSweep.run(seeds: seeds, concurrency: 2) { [modesOfSeed] seed in
+            var options = SimulationOptions.forSweep(seed: seed)
+            for mode in modesOfSeed[seed] ?? [] { _ = options.apply(mode: mode) }
+            return options
+        }
         for failure in outcome.failures {
-            XCTFail("regression seed failed again: \(failure)")
+            XCTFail("regression seed failed again: \(failure)  (replay: tools/simulate --seed \(failure.seed) \((modesOfSeed[failure.seed] ?? []).map { "--" + $0 }.joined(separator: " ")) --trace)")
         }
     }
 
@@ -50,4 +67,24 @@ final class SimulationTests: XCTestCase {
         }
         XCTAssertFalse(outcome.failures.isEmpty, "a durability bug went unnoticed by every invariant")
     }
+
+    /// Liveness mode is not vacuous: with vote requests to replicas that believe they are not
+    /// voters lost (the core's behaviour before a promoted observer voted when asked), seeds
+    /// that once stranded a shard that way must fail again, as a liveness failure.
+    func testLivenessModeCatchesObserversThatRefuseToVote() {
+        let outcome = SimulationSweep.run(seeds: Self.seedsStrandedByRefusedVotes, concurrency: 2) { seed in
+            var options = SimulationOptions.forSweep(seed: seed)
+            _ = options.apply(mode: "liveness")
+            _ = options.apply(mode: "churn")
+            options.unsafeLoseVoteRequestsToNonVoters = true
+            return options
+        }
+        XCTAssertFalse(outcome.failures.isEmpty, "a shard stranded by refused votes went unnoticed")
+        for failure in outcome.failures {
+            XCTAssertEqual(failure.invariant, "liveness of the core", "\(failure)")
+        }
+    }
+
+    /// Seeds that, in liveness mode with churn, failed before promoted observers voted when asked.
+    static let seedsStrandedByRefusedVotes: [UInt64] = [53, 65, 85, 116, 171, 183]
 }
