@@ -102,6 +102,10 @@ extension ScenarioTests {
         try runScenario("raft-observer-promoted-restarts-as-voter.txt")
     }
 
+    func test_raft_observer_promoted_votes_before_it_learns() throws {
+        try runScenario("raft-observer-promoted-votes-before-it-learns.txt")
+    }
+
     func test_raft_observer_removed_never_readmitted() throws {
         try runScenario("raft-observer-removed-never-readmitted.txt")
     }
