@@ -82,6 +82,10 @@ extension ScenarioTests {
         try runScenario("raft-membership-remove-leader.txt")
     }
 
+    func test_raft_membership_removed_voter_with_longest_log_campaigns() throws {
+        try runScenario("raft-membership-removed-voter-with-longest-log-campaigns.txt")
+    }
+
     func test_raft_observer_added_and_caught_up() throws {
         try runScenario("raft-observer-added-and-caught-up.txt")
     }
