@@ -28,7 +28,9 @@ let package = Package(
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
         // The NodeHost: many shards per process, the key-value state machine, snapshots.
-        .target(name: "FlotillaHost", dependencies: ["FlotillaRaft"]),
+        // Naming threads for the kernel (perf, top), shared by the host and the log store.
+        .target(name: "FlotillaThreads"),
+        .target(name: "FlotillaHost", dependencies: ["FlotillaRaft", "FlotillaThreads"]),
         .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
         // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.
         .target(name: "FlotillaTransport", dependencies: [
@@ -74,7 +76,7 @@ let package = Package(
         // BEGIN log store targets (issue 3)
         // The host's one LMDB environment holding every shard's log, with group commit.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
-        .target(name: "FlotillaLogStore", dependencies: ["CLMDB", "FlotillaRaft"]),
+        .target(name: "FlotillaLogStore", dependencies: ["CLMDB", "FlotillaRaft", "FlotillaThreads"]),
         .executableTarget(name: "FlotillaLogStoreBenchmark", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),
         // A child process for the crash and disk-full tests: writes batches, reports each durable one.
         .executableTarget(name: "FlotillaLogStoreCrashWriter", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),

@@ -1,3 +1,4 @@
+import FlotillaThreads
 import FlotillaRaft
 import Foundation
 

@@ -73,17 +73,8 @@ public final class LogStore: @unchecked Sendable {
     /// queue is full. A batch that throws stored nothing, except after `storageFailed`, where the
     /// outcome is unknown and the store refuses every later write.
     public func write(_ batch: WriteBatch) async throws {
-        try batch.validateShape(batchBytesMax: configuration.batchBytesMax)
-        if batch.isEmpty { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let pending = PendingWrite(batch: batch, completion: .continuation(continuation))
-            do {
-                try writer.submit(pending)
-            } catch let error as LogStoreError {
-                pending.complete(.failure(error))
-            } catch {
-                pending.complete(.failure(.storageFailed(operation: "submit", code: 0, message: "\(error)")))
-            }
+            write(batch) { result in continuation.resume(with: result.mapError { $0 as any Error }) }
         }
     }
 

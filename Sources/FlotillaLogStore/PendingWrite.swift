@@ -3,7 +3,6 @@ import Foundation
 /// A batch waiting for the writer, and how to tell its caller the outcome.
 final class PendingWrite: @unchecked Sendable {
     enum Completion {
-        case continuation(CheckedContinuation<Void, any Error>)
         case waiter(SynchronousWaiter)
         /// Called on the writer thread: for a caller that must not block (a step worker that
         /// goes on stepping other shards while the write is in flight).
@@ -23,8 +22,6 @@ final class PendingWrite: @unchecked Sendable {
     /// Called exactly once, by the writer thread (or by `submit` when the queue refuses it).
     func complete(_ result: Result<Void, LogStoreError>) {
         switch completion {
-        case let .continuation(continuation):
-            continuation.resume(with: result.mapError { $0 as any Error })
         case let .waiter(waiter):
             waiter.finish(result)
         case let .callback(body):
