@@ -38,8 +38,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-every"), help: "Take a snapshot every this many applied entries.")
     var snapshotEveryEntries: UInt64 = 10_000
 
-    @Option(name: .customLong("workers"), help: "Step workers, each owning a share of the shards.")
-    var workers = 2
+    @Option(name: .customLong("workers"), help: "Step workers, each owning a share of the shards (default: one per two cores).")
+    var workers: Int?
 
     @Option(name: .customLong("threads"), help: "Event loops for client and peer connections (default: the number of cores).")
     var threads: Int?
@@ -61,7 +61,7 @@ struct Serve: AsyncParsableCommand {
                                               members: memberList, shardCount: shards, join: join)
             options.tickMilliseconds = tickMilliseconds
             options.snapshotEveryEntries = snapshotEveryEntries
-            options.workerCount = max(1, min(workers, 64))
+            if let workers { options.workerCount = max(1, min(workers, 64)) }
             if let threads {
                 guard threads >= 1 && threads <= 256 else { throw HostRuntimeError.invalidOption("--threads must be 1...256") }
                 options.threadCount = threads

@@ -20,7 +20,10 @@ public final class HostRuntime: @unchecked Sendable {
         public var join: Bool
         public var tickMilliseconds: Int = 50
         public var snapshotEveryEntries: UInt64 = 10_000
-        public var workerCount: Int = 2
+        /// Step workers (`--workers`): one per two cores. Measured on 2 cores with three hosts
+        /// on the box: one worker per host is 10-15% faster than two (fewer wake-ups, larger
+        /// group commits).
+        public var workerCount: Int = max(1, System.coreCount / 2)
         /// Event loops shared by the client port and the raft port (`--threads`).
         public var threadCount: Int = System.coreCount
 
