@@ -383,6 +383,10 @@ final class StepWorker: @unchecked Sendable {
             }
         }
         guard !work.isEmpty else { return }
+        // A new role is published before any message that announces it leaves: a peer that
+        // hears of this replica's leadership (and tells a client) never finds this host's
+        // table behind.
+        for (replica, ready) in work where ready.roleChange != nil { publish(replica) }
         for (replica, ready) in work { send(ready.messages, from: replica) }
         // Committed entries are durable on a quorum already: apply them (and answer their
         // clients) before this round's write, so a commit never waits for an unrelated fsync.
