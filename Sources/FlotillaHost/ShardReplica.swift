@@ -47,6 +47,8 @@ final class ShardReplica {
     var heldMessages: [Message] = []
     /// Work that must see this shard's log in the store (a snapshot and its compaction).
     var afterWrites: [() -> Void] = []
+    /// A snapshot is due: no new write is submitted until those in flight are durable.
+    var drainingForSnapshot = false
     var ticksSinceActivity = 0
     /// Quiesced at the last tick; stays so until activity resets `ticksSinceActivity`.
     var isQuiet = false

@@ -283,6 +283,7 @@ final class StepWorker: @unchecked Sendable {
             // The compaction it records must find the log it compacts in the store.
             if replica.writesInFlight > 0 {
                 replica.afterWrites.append(snapshot)
+                replica.drainingForSnapshot = true
             } else {
                 snapshot()
             }
@@ -378,6 +379,9 @@ final class StepWorker: @unchecked Sendable {
         touched = []
         for shard in candidates {
             guard let replica = replicas[shard] else { continue }
+            // A shard waiting to snapshot writes nothing new until its writes in flight are
+            // durable (under steady load it would otherwise never have none in flight).
+            if replica.drainingForSnapshot && replica.writesInFlight > 0 { continue }
             if replica.node.hasReady {
                 work.append((replica, replica.node.ready()))
             }
@@ -494,6 +498,7 @@ final class StepWorker: @unchecked Sendable {
                 finish(shard.ready, on: replica, membershipChanged: shard.membershipChanged, advance: true)
             }
             if replica.writesInFlight == 0 {
+                replica.drainingForSnapshot = false
                 if !replica.heldMessages.isEmpty {
                     send(replica.heldMessages, from: replica)
                     replica.heldMessages = []
@@ -655,11 +660,15 @@ final class StepWorker: @unchecked Sendable {
         maybeSnapshot(replica)
     }
 
-    /// Takes the automatic snapshot when due. Never while the shard has writes in flight: the
-    /// compaction it records must find the log it compacts in the store.
+    /// Takes the automatic snapshot when due. Never while the shard has writes in flight (the
+    /// compaction it records must find the log it compacts in the store): the shard then stops
+    /// submitting writes until those are durable, and the snapshot is taken then.
     private func maybeSnapshot(_ replica: ShardReplica) {
-        guard replica.writesInFlight == 0,
-              replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
+        guard replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
+        guard replica.writesInFlight == 0 else {
+            replica.drainingForSnapshot = true
+            return
+        }
         do {
             _ = try takeSnapshot(replica)
         } catch {

@@ -212,15 +212,21 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     /// Routes the request again after a short pause, or answers `NO_LEADER` once the wait for
     /// an election is over.
     func retryLater(_ request: ClientRequest, shard: ShardID, hops: UInt8, deadline: UInt64?, completion: @escaping Completion) {
+        if !routeAgainLater(request, hops: hops, deadline: deadline, completion: completion) {
+            completion(.error(.noLeader, "shard \(shard) has no leader right now; retry"))
+        }
+    }
+
+    /// Schedules the request to be routed again after a short pause, unless the election wait
+    /// (counted from the first retry) is over; returns whether it did.
+    func routeAgainLater(_ request: ClientRequest, hops: UInt8, deadline: UInt64?, completion: @escaping Completion) -> Bool {
         let now = Self.nowMilliseconds()
         let deadline = deadline ?? now + UInt64(electionWaitMilliseconds)
-        guard now < deadline else {
-            completion(.error(.noLeader, "shard \(shard) has no leader right now; retry"))
-            return
-        }
+        guard now < deadline else { return false }
         runtime.transport.group.next().scheduleTask(in: .milliseconds(Self.retryPauseMilliseconds)) {
             self.route(request, hops: hops, deadline: deadline, completion: completion)
         }
+        return true
     }
 
     /// Relays to `node`, or when nil to a member of the shard (or of the cluster) that is not us.
@@ -239,12 +245,12 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
             return
         }
         let payload = ForwardCodec.encode(request, hops: hops + 1)
-        forward(payload, to: candidates.prefix(3), request: request, shard: shard, hops: hops, deadline: deadline,
+        forward(payload, to: candidates.prefix(3), request: request, hops: hops, deadline: deadline,
                 unreachable: .error(.noLeader, "no host that can serve shard \(shard) is reachable; retry"), completion: completion)
     }
 
     /// Tries each candidate in turn while the request provably never left this host.
-    func forward(_ payload: [UInt8], to candidates: ArraySlice<ReplicaID>, request: ClientRequest, shard: ShardID?, hops: UInt8,
+    func forward(_ payload: [UInt8], to candidates: ArraySlice<ReplicaID>, request: ClientRequest, hops: UInt8,
                  deadline: UInt64?, unreachable: ClientResponse, completion: @escaping Completion) {
         guard let candidate = candidates.first else {
             completion(unreachable)
@@ -258,17 +264,17 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
                     completion(.error(.internalError, "node \(candidate) sent a malformed answer"))
                     return
                 }
-                if isRead, let shard, case .error(let code, _) = response, code == .noLeader || code == .timeout,
-                   self.retryRead(request, shard: shard, hops: hops, deadline: deadline, completion: completion) {
+                if isRead, case .error(let code, _) = response, code == .noLeader || code == .timeout,
+                   self.routeAgainLater(request, hops: hops, deadline: deadline, completion: completion) {
                     return
                 }
                 completion(response)
             case .failure(TCPTransportError.notSent), .failure(TCPTransportError.unknownPeer):
                 // The request never left: safe to try the next host.
-                self.forward(payload, to: candidates.dropFirst(), request: request, shard: shard, hops: hops,
+                self.forward(payload, to: candidates.dropFirst(), request: request, hops: hops,
                              deadline: deadline, unreachable: unreachable, completion: completion)
             case .failure:
-                if isRead, let shard, self.retryRead(request, shard: shard, hops: hops, deadline: deadline, completion: completion) {
+                if isRead, self.routeAgainLater(request, hops: hops, deadline: deadline, completion: completion) {
                     return
                 }
                 completion(isRead
@@ -278,18 +284,6 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
         }
     }
 
-    /// A read whose relay failed is routed again (on whoever leads by then) until the
-    /// election wait is over; returns false when it is over.
-    func retryRead(_ request: ClientRequest, shard: ShardID, hops: UInt8, deadline: UInt64?, completion: @escaping Completion) -> Bool {
-        let now = Self.nowMilliseconds()
-        let deadline = deadline ?? now + UInt64(electionWaitMilliseconds)
-        guard now < deadline else { return false }
-        runtime.transport.group.next().scheduleTask(in: .milliseconds(Self.retryPauseMilliseconds)) {
-            self.route(request, hops: hops, deadline: deadline, completion: completion)
-        }
-        return true
-    }
-
     func relayToMember(_ request: ClientRequest, hops: UInt8, completion: @escaping Completion) {
         guard hops < Self.hopsMax else {
             completion(.error(.noLeader, "no member of the cluster is reachable from here; retry"))
@@ -297,7 +291,7 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
         }
         let payload = ForwardCodec.encode(request, hops: hops + 1)
         let members = runtime.seedMembers.keys.sorted().filter { $0 != nodeID }
-        forward(payload, to: members[...], request: request, shard: nil, hops: hops, deadline: nil,
+        forward(payload, to: members[...], request: request, hops: hops, deadline: nil,
                 unreachable: .error(.unknownShard, "this host has not joined its cluster yet and no member given in --members is reachable"),
                 completion: completion)
     }

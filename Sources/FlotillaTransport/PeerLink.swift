@@ -1,23 +1,24 @@
+import FlotillaEventLoop
 import FlotillaHost
 import FlotillaRaft
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// One long-lived connection to one peer, with everything confined to one event loop: a
 /// bounded queue while disconnected, reconnection with exponential backoff (the address is
 /// resolved again on every attempt), and the forwarded requests awaiting answers.
 ///
 /// Hand-offs are batched. Frames from other threads (a step worker's messages, a request
-/// relayed from another loop) go into an outbox that wakes the loop once for everything
-/// posted until it runs; frames are written without a flush and the socket is flushed once
-/// per loop iteration. A request relayed from this link's own loop is written directly. The
+/// relayed from another loop) go through the loop's `EventLoopMailbox`, which wakes the loop
+/// once for everything posted until it runs; frames are written without a flush and the
+/// socket is flushed once per batch. A request relayed from this link's own loop is written directly. The
 /// deadlines of forwarded requests are checked by one sweep every `sweepIntervalMilliseconds`
 /// while any is waiting, not by a timer per request, so an answered request leaves nothing
 /// behind.
 final class PeerLink: @unchecked Sendable {
     let node: ReplicaID
     let eventLoop: any EventLoop
+    private let mailbox: EventLoopMailbox
     private let transport: TCPTransport
     private var address: String
     private var channel: (any Channel)?
@@ -32,7 +33,6 @@ final class PeerLink: @unchecked Sendable {
     private var nextForwardID: UInt64 = 1
     private var sweepScheduled = false
     private var flushScheduled = false
-    private let outbox = Mutex<[OutboxItem]>([])
 
     static let sweepIntervalMilliseconds: Int64 = 100
 
@@ -41,49 +41,20 @@ final class PeerLink: @unchecked Sendable {
         var completion: @Sendable (Result<[UInt8], any Error>) -> Void
     }
 
-    enum OutboxItem {
-        case frame(TransportFrame)
-        case forward([UInt8], timeoutMilliseconds: Int, @Sendable (Result<[UInt8], any Error>) -> Void)
-    }
-
-    init(node: ReplicaID, address: String, transport: TCPTransport, eventLoop: any EventLoop) {
+    init(node: ReplicaID, address: String, transport: TCPTransport, mailbox: EventLoopMailbox) {
         self.node = node
         self.address = address
         self.transport = transport
-        self.eventLoop = eventLoop
+        self.mailbox = mailbox
+        eventLoop = mailbox.eventLoop
         delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
     }
-
-    /// The forwarded requests waiting for an answer (tests: nothing is left behind).
-    var pendingForwardCount: EventLoopFuture<Int> { eventLoop.submit { self.pendingForwards.count } }
 
     func enqueue(_ frame: TransportFrame) {
         if eventLoop.inEventLoop {
             enqueueOnLoop(frame)
         } else {
-            post(.frame(frame))
-        }
-    }
-
-    private func post(_ item: OutboxItem) {
-        let isFirst = outbox.withLock { items -> Bool in
-            items.append(item)
-            return items.count == 1
-        }
-        if isFirst { eventLoop.execute { self.drainOutbox() } }
-    }
-
-    private func drainOutbox() {
-        let items = outbox.withLock { items -> [OutboxItem] in
-            let taken = items
-            items.removeAll(keepingCapacity: true)
-            return taken
-        }
-        for item in items {
-            switch item {
-            case .frame(let frame): enqueueOnLoop(frame)
-            case .forward(let payload, let timeout, let completion): forwardOnLoop(payload, timeoutMilliseconds: timeout, completion)
-            }
+            mailbox.post { self.enqueueOnLoop(frame) }
         }
     }
 
@@ -114,9 +85,8 @@ final class PeerLink: @unchecked Sendable {
         }
         guard !flushScheduled else { return }
         flushScheduled = true
-        // Runs after this loop iteration's reads and tasks: one flush (one syscall) for every
-        // frame written meanwhile.
-        eventLoop.execute {
+        // One flush (one syscall) for every frame written in this batch or loop iteration.
+        mailbox.atEndOfBatch {
             self.flushScheduled = false
             self.channel?.flush()
         }
@@ -224,7 +194,7 @@ final class PeerLink: @unchecked Sendable {
         if eventLoop.inEventLoop {
             forwardOnLoop(payload, timeoutMilliseconds: timeoutMilliseconds, completion)
         } else {
-            post(.forward(payload, timeoutMilliseconds: timeoutMilliseconds, completion))
+            mailbox.post { self.forwardOnLoop(payload, timeoutMilliseconds: timeoutMilliseconds, completion) }
         }
     }
 

@@ -142,7 +142,7 @@ public final class TCPTransport: HostTransport {
         guard let address = addresses.withLock({ $0[node] }) else { return nil }
         return peers.withLock { peers in
             if let existing = peers[node] { return existing[position] }
-            let links = loops.map { PeerLink(node: node, address: address, transport: self, eventLoop: $0) }
+            let links = loops.map { PeerLink(node: node, address: address, transport: self, mailbox: mailboxes.mailbox(for: $0)) }
             peers[node] = links
             return links[position]
         }
@@ -211,15 +211,6 @@ public final class TCPTransport: HostTransport {
         try await withCheckedThrowingContinuation { continuation in
             forward(to: node, payload: payload) { continuation.resume(with: $0) }
         }
-    }
-
-    /// Forwarded requests still waiting for an answer, over every link (tests: none is left
-    /// behind once answered).
-    public func pendingForwardCount() async -> Int {
-        let links = peers.withLock { $0.values.flatMap { $0 } }
-        var total = 0
-        for link in links { total += (try? await link.pendingForwardCount.get()) ?? 0 }
-        return total
     }
 
     // MARK: - Inbound
