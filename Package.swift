@@ -18,13 +18,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
         .target(name: "FlotillaRaft"),
         // A seeded, deterministic simulator that runs the real core over a faulty network.
         .target(name: "FlotillaSimulation", dependencies: ["FlotillaRaft"]),
-        .executableTarget(name: "FlotillaSimulateTool", dependencies: ["FlotillaSimulation"]),
+        .executableTarget(name: "FlotillaSimulateTool", dependencies: [
+            "FlotillaSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
         // The NodeHost: many shards per process, the key-value state machine, snapshots.
@@ -48,6 +51,7 @@ let package = Package(
         // The line protocol: pure parsing and rendering, and a thin SwiftNIO server.
         .target(name: "FlotillaServer", dependencies: [
             "FlotillaEventLoop",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
@@ -63,6 +67,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // `flotilla`'s command lines parsed without running them: flags, defaults, refusals.
+        .testTarget(name: "FlotillaCommandTests", dependencies: [
+            "FlotillaCommand", "FlotillaServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // A running host assembled: the LMDB store behind the NodeHost, first boot, restore.
         .target(name: "FlotillaNode", dependencies: [
             "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport", "FlotillaServer",
@@ -70,16 +79,23 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaServer"]),
-        .executableTarget(name: "FlotillaHostBenchmark", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport"]),
+        .executableTarget(name: "FlotillaHostBenchmark", dependencies: [
+            "FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Real `flotilla` processes on real sockets (loopback); finds the executable next to the test bundle.
         .testTarget(name: "FlotillaEndToEndTests"),
         // BEGIN log store targets (issue 3)
         // The host's one LMDB environment holding every shard's log, with group commit.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .target(name: "FlotillaLogStore", dependencies: ["CLMDB", "FlotillaRaft", "FlotillaThreads"]),
-        .executableTarget(name: "FlotillaLogStoreBenchmark", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),
+        .executableTarget(name: "FlotillaLogStoreBenchmark", dependencies: [
+            "FlotillaLogStore", "FlotillaRaft", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // A child process for the crash and disk-full tests: writes batches, reports each durable one.
-        .executableTarget(name: "FlotillaLogStoreCrashWriter", dependencies: ["FlotillaLogStore", "FlotillaRaft"]),
+        .executableTarget(name: "FlotillaLogStoreCrashWriter", dependencies: [
+            "FlotillaLogStore", "FlotillaRaft", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(
             name: "FlotillaLogStoreTests",
             dependencies: ["FlotillaLogStore", "FlotillaRaft", "FlotillaLogStoreCrashWriter"]

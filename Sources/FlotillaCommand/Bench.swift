@@ -2,44 +2,98 @@ import ArgumentParser
 import FlotillaServer
 import Foundation
 
-/// `flotilla bench`: a load generator for the line protocol (SPEC "flotilla bench").
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Load generator for the line protocol.")
+extension LoadProtocol: ExpressibleByArgument {}
 
-    @Option(name: .customLong("addr"), help: "HOST:PORT[,HOST:PORT...]")
+/// `flotilla bench`: a load generator for the line protocol or RESP2 (SPEC "flotilla bench").
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load generator for the line protocol or the Redis protocol.",
+        discussion: """
+            Closed loop by default: each connection keeps --pipeline requests in flight. With --rate, \
+            requests go out on a fixed schedule whatever the answers, and each latency counts from the \
+            request's scheduled time, so a stalled server shows in the percentiles. The last line is \
+            `ops/s=<n> p50_ms=<x> p99_ms=<y> p999_ms=<z> errors=<n>`.
+            """)
+
+    @Option(name: .customLong("addr"), help: ArgumentHelp("Servers to load, spread over the connections in turn.", valueName: "HOST:PORT[,HOST:PORT...]"))
     var addresses: String
 
-    @Option(name: .customLong("connections"), help: "Client connections, spread over the addresses in turn.") var connections = 64
-    @Option(name: .customLong("pipeline"), help: "Requests in flight on each connection.") var pipeline = 1
-    @Option(name: .customLong("keys"), help: "Keys are the prefix and a random number below this.") var keys = 10_000
-    @Option(name: .customLong("key-prefix"), help: "Prefix of every key written or read, to stay out of a live keyspace.") var keyPrefix = "key-"
-    @Option(name: .customLong("value-size"), help: "Bytes of each value written.") var valueSize = 16
-    @Option(name: .customLong("threads"), help: "Load generator threads, each polling its share of the connections.") var threads = 2
-    @Option(name: .customLong("reads"), help: "Share of GETs, 0 to 1.") var reads = 0.0
-    @Flag(name: .customLong("stale"), help: "Use STALE-GET for reads.") var stale = false
-    @Option(name: .customLong("duration"), help: "Seconds to run.") var duration: Double?
-    @Option(name: .customLong("ops"), help: "Operations to run.") var operations: Int?
+    @Option(name: .customLong("connections"), help: "Client connections, spread over the addresses in turn.")
+    var connections = 64
+
+    @Option(name: .customLong("pipeline"), help: ArgumentHelp("Requests in flight on each connection (closed loop; default 1; not with --rate).", valueName: "depth"))
+    var pipeline: Int?
+
+    @Option(name: .customLong("rate"), help: ArgumentHelp("Open loop: requests per second over all connections, sent on schedule whatever the answers.", valueName: "ops"))
+    var rate: Double?
+
+    @Option(name: .customLong("protocol"), help: "line (PUT/GET/STALE-GET) or redis (RESP2 SET/GET, e.g. against --redis-addr).")
+    var loadProtocol = LoadProtocol.line
+
+    @Option(name: .customLong("keys"), help: "Keys are the prefix and a random number below this.")
+    var keys = 10_000
+
+    @Option(name: .customLong("key-prefix"), help: "Prefix of every key written or read, to stay out of a live keyspace.")
+    var keyPrefix = "key-"
+
+    @Option(name: .customLong("value-size"), help: ArgumentHelp("Bytes of each value written.", valueName: "bytes"))
+    var valueSize = 16
+
+    @Option(name: .customLong("threads"), help: "Load generator threads, each polling its share of the connections.")
+    var threads = 2
+
+    @Option(name: .customLong("reads"), help: ArgumentHelp("Share of reads (GET), 0 to 1; the rest are writes.", valueName: "fraction"))
+    var reads = 0.0
+
+    @Flag(name: .customLong("stale"), help: "Read with STALE-GET (the host's local replica; line protocol only).")
+    var stale = false
+
+    @Option(name: .customLong("duration"), help: ArgumentHelp("Seconds to run (this or --ops).", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(name: .customLong("ops"), help: ArgumentHelp("Requests to send in all (this or --duration).", valueName: "count"))
+    var operations: Int?
 
     func validate() throws {
         guard (duration == nil) != (operations == nil) else { throw ValidationError("give exactly one of --duration or --ops") }
+        if let duration { guard duration > 0 && duration.isFinite else { throw ValidationError("--duration must be a positive number of seconds") } }
+        if let operations { guard operations > 0 else { throw ValidationError("--ops must be positive") } }
         guard (0...1).contains(reads) else { throw ValidationError("--reads is a fraction from 0 to 1") }
-        guard connections > 0, pipeline > 0, keys > 0, valueSize >= 0, threads > 0 else {
-            throw ValidationError("--connections, --pipeline, --keys and --threads must be positive")
+        guard connections > 0, keys > 0, threads > 0 else {
+            throw ValidationError("--connections, --keys and --threads must be positive")
         }
-        guard !keyPrefix.utf8.contains(where: { $0 <= 32 }) else { throw ValidationError("--key-prefix may not hold spaces or control bytes") }
+        guard valueSize >= 0 else { throw ValidationError("--value-size may not be negative") }
+        if let pipeline { guard pipeline > 0 else { throw ValidationError("--pipeline must be positive") } }
+        if let rate {
+            guard rate > 0 && rate.isFinite else { throw ValidationError("--rate must be a positive number of requests per second") }
+            guard pipeline == nil else { throw ValidationError("--pipeline and --rate exclude each other: with --rate, requests are sent on schedule however many are in flight") }
+        }
+        guard !keyPrefix.utf8.contains(where: { $0 <= 32 || $0 == 127 }) else {
+            throw ValidationError("--key-prefix may not hold spaces or control bytes")
+        }
+        if stale && loadProtocol == .redis { throw ValidationError("--stale reads exist only in the line protocol") }
+        _ = try parsedAddresses()
     }
 
-    func run() throws {
+    func parsedAddresses() throws -> [(host: String, port: Int)] {
         var parsed: [(host: String, port: Int)] = []
-        for item in addresses.split(separator: ",") {
-            guard let colon = item.lastIndex(of: ":"), let port = Int(item[item.index(after: colon)...]) else {
-                throw ValidationError("'\(item)' is not HOST:PORT")
+        for item in addresses.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let colon = item.lastIndex(of: ":"), colon != item.startIndex,
+                  let port = Int(item[item.index(after: colon)...]), (1...65_535).contains(port) else {
+                throw ValidationError("--addr: '\(item)' is not HOST:PORT")
             }
             parsed.append((String(item[..<colon]), port))
         }
-        var options = LoadGenerator.Options(addresses: parsed)
+        return parsed
+    }
+
+    /// The load generator's options these flags describe.
+    func loadOptions() throws -> LoadGenerator.Options {
+        var options = LoadGenerator.Options(addresses: try parsedAddresses())
         options.connections = connections
-        options.pipelineDepth = pipeline
+        options.pipelineDepth = pipeline ?? 1
+        options.ratePerSecond = rate
+        options.loadProtocol = loadProtocol
         options.keyCount = keys
         options.valueSizeBytes = valueSize
         options.readFraction = reads
@@ -48,6 +102,11 @@ struct Bench: ParsableCommand {
         options.operations = operations
         options.threads = threads
         options.keyPrefix = keyPrefix
+        return options
+    }
+
+    func run() throws {
+        let options = try loadOptions()
         do {
             let result = try LoadGenerator(options: options).run { line in print(line) }
             print(result.summaryLine)

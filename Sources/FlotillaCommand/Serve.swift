@@ -44,6 +44,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("threads"), help: "Event loops for client and peer connections (default: the number of cores).")
     var threads: Int?
 
+    /// Checks the flags that need no data dir before anything else, so that a bad `--node-id`
+    /// is reported as such (and not as a bad `--members`, which defaults to this node id).
+    func validate() throws {
+        guard nodeID > 0 else { throw ValidationError("--node-id must be a positive integer, not \(nodeID)") }
+    }
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -53,7 +59,6 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "flotilla.node-\(nodeID)")
         do {
             let memberList = try MemberList.parse(members ?? "\(nodeID)=\(raftAddress)")
-            guard nodeID > 0 else { throw HostRuntimeError.invalidOption("--node-id must be a positive integer") }
             guard let client = splitHostPort(clientAddress) else {
                 throw HostRuntimeError.invalidOption("--client-addr '\(clientAddress)' is not HOST:PORT")
             }
@@ -74,7 +79,7 @@ struct Serve: AsyncParsableCommand {
                 server = try LineProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router, sharing: runtime.eventLoopGroup)
             } catch {
                 runtime.stop()
-                throw HostRuntimeError.startup("cannot listen on --client-addr \(clientAddress): \(error)")
+                throw HostRuntimeError.startup(ListenFailure.message(flag: "--client-addr", address: clientAddress, error: error))
             }
             logger.info("node \(nodeID) serving clients on \(clientAddress), peers on \(raftAddress), data in \(dataDirectory)")
             let signal = await Self.waitForTermination()

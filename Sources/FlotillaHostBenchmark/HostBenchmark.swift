@@ -1,3 +1,4 @@
+import ArgumentParser
 import FlotillaHost
 import FlotillaLogStore
 import FlotillaNode
@@ -9,35 +10,24 @@ import Foundation
 ///
 ///     flotilla-host-benchmark proposals [--shards 64] [--proposers 512] [--seconds 10] [--store lmdb|memory]
 ///     flotilla-host-benchmark idle [--shards 1000] [--seconds 10]
+///     flotilla-host-benchmark forward [--concurrency 64]
 ///     flotilla-host-benchmark snapshot [--megabytes 1024]
+///
+/// With no mode it runs `proposals`.
 @main
-struct HostBenchmark {
-    static func main() async throws {
-        var arguments = Array(CommandLine.arguments.dropFirst())
-        let mode = arguments.isEmpty ? "proposals" : arguments.removeFirst()
-        var options: [String: String] = [:]
-        while arguments.count >= 2 {
-            options[arguments.removeFirst()] = arguments.removeFirst()
-        }
+struct HostBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flotilla-host-benchmark",
+        abstract: "In-process benchmarks of the NodeHost: three hosts in one process, no sockets.",
+        subcommands: [ProposalsBenchmark.self, IdleBenchmark.self, ForwardBenchmark.self, SnapshotBenchmark.self],
+        defaultSubcommand: ProposalsBenchmark.self)
+
+    /// Runs `body` with a fresh directory under the system's temporary directory, removed afterwards.
+    static func withScratchDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
         let root = NSTemporaryDirectory() + "flotilla-host-benchmark-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        switch mode {
-        case "proposals":
-            try await proposals(root: root, shards: Int(options["--shards"] ?? "64") ?? 64,
-                                proposers: Int(options["--proposers"] ?? "512") ?? 512,
-                                seconds: Double(options["--seconds"] ?? "10") ?? 10,
-                                lmdb: (options["--store"] ?? "lmdb") == "lmdb")
-        case "idle":
-            try await idle(root: root, shards: Int(options["--shards"] ?? "1000") ?? 1000,
-                           seconds: Double(options["--seconds"] ?? "10") ?? 10)
-        case "forward":
-            try await forward(root: root, concurrency: Int(options["--concurrency"] ?? "64") ?? 64)
-        case "snapshot":
-            try snapshot(root: root, megabytes: Int(options["--megabytes"] ?? "1024") ?? 1024)
-        default:
-            print("unknown mode \(mode): proposals, idle or snapshot")
-        }
+        return try await body(root)
     }
 
     struct Cluster {

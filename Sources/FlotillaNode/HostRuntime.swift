@@ -165,7 +165,7 @@ public final class HostRuntime: @unchecked Sendable {
         do {
             try transport.start()
         } catch {
-            throw HostRuntimeError.startup("cannot listen on --raft-addr \(options.raftAddress): \(error)")
+            throw HostRuntimeError.startup(ListenFailure.message(flag: "--raft-addr", address: options.raftAddress, error: error))
         }
         nodeHost.start()
     }

@@ -1,16 +1,21 @@
 import Foundation
+import Histogram
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `flotilla bench`: a load generator for the line protocol. Each connection runs on a thread
-/// of its own with blocking sockets and keeps `pipelineDepth` requests in flight; latency is
-/// measured per request from send to answer.
+/// `flotilla bench`: a load generator for the line protocol and for RESP2. A few threads each
+/// drive a share of the connections with blocking sockets in one poll loop. In closed-loop load
+/// each connection keeps `pipelineDepth` requests in flight and latency is measured from send
+/// to answer; with `ratePerSecond` requests go out on a fixed schedule whatever the answers,
+/// and latency counts from each request's scheduled time (`OpenLoopSchedule`). Latencies go
+/// into an HdrHistogram, so the percentiles of a long run cost a fixed amount of memory.
 public struct LoadGenerator: Sendable {
     public struct Options: Sendable {
         public var addresses: [(host: String, port: Int)]
         public var connections = 64
+        /// Requests in flight on each connection (closed-loop load only).
         public var pipelineDepth = 1
         public var keyCount = 10_000
         public var valueSizeBytes = 16
@@ -18,10 +23,17 @@ public struct LoadGenerator: Sendable {
         public var stale = false
         public var durationSeconds: Double?
         public var operations: Int?
-        /// Threads driving the connections (each an epoll loop over its share of them).
+        /// Threads driving the connections (each a poll loop over its share of them).
         public var threads = 2
         /// Keys are this prefix followed by a number below `keyCount`.
         public var keyPrefix = "key-"
+        /// Open-loop load: requests per second over all connections, sent on schedule whatever the answers.
+        public var ratePerSecond: Double?
+        public var loadProtocol = LoadProtocol.line
+        /// Once no more requests are due, how long to wait for the answers still outstanding;
+        /// those that never come are counted as errors, so a server that stops answering does
+        /// not hang the run.
+        public var drainTimeoutSeconds = 10.0
         var keyPrefixBytes: [UInt8] { Array(keyPrefix.utf8) }
 
         public init(addresses: [(host: String, port: Int)]) { self.addresses = addresses }
@@ -37,7 +49,7 @@ public struct LoadGenerator: Sendable {
 
         public var operationsPerSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
 
-        /// The last line `flotilla bench` prints.
+        /// The last line `flotilla bench` prints; scripts parse it, so its shape stays.
         public var summaryLine: String {
             String(format: "ops/s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%d",
                    operationsPerSecond, p50Milliseconds, p99Milliseconds, p999Milliseconds, errors)
@@ -48,12 +60,19 @@ public struct LoadGenerator: Sendable {
 
     public init(options: Options) { self.options = options }
 
+    /// Latencies in nanoseconds, from 1 µs to an hour, to 3 significant digits.
+    static func makeHistogram() -> Histogram<UInt64> {
+        Histogram<UInt64>(lowestDiscernibleValue: 1_000, highestTrackableValue: highestLatencyNanoseconds,
+                          numberOfSignificantValueDigits: .three)
+    }
+
+    static let highestLatencyNanoseconds: UInt64 = 3_600_000_000_000
+
     final class Shared: Sendable {
         let completed = Atomic<Int>(0)
         let errors = Atomic<Int>(0)
         let issued = Atomic<Int>(0)
-        let stop = Atomic<Bool>(false)
-        let latencies = Mutex<[[UInt32]]>([])
+        let latencies = Mutex<Histogram<UInt64>>(LoadGenerator.makeHistogram())
         let failures = Mutex<[String]>([])
     }
 
@@ -62,9 +81,16 @@ public struct LoadGenerator: Sendable {
         guard !options.addresses.isEmpty, options.connections > 0, options.pipelineDepth > 0 else {
             throw LoadGeneratorError.invalid("need at least one address, one connection and a pipeline depth of at least one")
         }
+        if let rate = options.ratePerSecond, !(rate > 0 && rate.isFinite) {
+            throw LoadGeneratorError.invalid("the rate must be a positive number of requests per second")
+        }
+        if options.loadProtocol == .redis && options.stale {
+            throw LoadGeneratorError.invalid("stale reads exist only in the line protocol")
+        }
         let shared = Shared()
         let started = Date()
-        let deadline = options.durationSeconds.map { started.addingTimeInterval($0) }
+        let startNanoseconds = DispatchTime.now().uptimeNanoseconds
+        let deadlineNanoseconds = options.durationSeconds.map { startNanoseconds + UInt64(max(0, $0) * 1e9) }
         let threadCount = max(1, min(options.threads, options.connections))
         var assignments = [[(connection: Int, address: (host: String, port: Int))]](repeating: [], count: threadCount)
         for connection in 0..<options.connections {
@@ -75,7 +101,8 @@ public struct LoadGenerator: Sendable {
             finished.enter()
             let options = self.options
             let thread = Thread {
-                Self.drive(assigned, options: options, deadline: deadline, shared: shared)
+                Self.drive(assigned, options: options, startNanoseconds: startNanoseconds, deadlineNanoseconds: deadlineNanoseconds,
+                           shared: shared)
                 finished.leave()
             }
             thread.name = "flotilla-bench-\(position)"
@@ -97,107 +124,160 @@ public struct LoadGenerator: Sendable {
         if let failure = shared.failures.withLock({ $0.first }), shared.completed.load(ordering: .relaxed) == 0 {
             throw LoadGeneratorError.connection(failure)
         }
-        var all = shared.latencies.withLock { $0.flatMap { $0 } }
-        all.sort()
-        /// Nearest rank: the smallest latency that at least `fraction` of the answers beat or met.
-        func percentile(_ fraction: Double) -> Double {
-            guard !all.isEmpty else { return 0 }
-            let rank = Int((Double(all.count) * fraction).rounded(.up))
-            return Double(all[min(all.count - 1, max(0, rank - 1))]) / 1000
+        let histogram = shared.latencies.withLock { $0 }
+        func percentile(_ percent: Double) -> Double {
+            histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percent)) / 1e6
         }
         return Result(operations: shared.completed.load(ordering: .relaxed), errors: shared.errors.load(ordering: .relaxed),
-                      seconds: seconds, p50Milliseconds: percentile(0.5), p99Milliseconds: percentile(0.99),
-                      p999Milliseconds: percentile(0.999))
+                      seconds: seconds, p50Milliseconds: percentile(50), p99Milliseconds: percentile(99),
+                      p999Milliseconds: percentile(99.9))
     }
 
-    /// One connection's loop: keep `pipelineDepth` requests outstanding until done.
-    /// One thread's share of the connections, in one poll(2) loop: each answer read is timed,
-    /// and replaced by a new request while the run lasts, so each connection keeps
-    /// `pipelineDepth` requests in flight. A thread's requests on one connection go out in one
-    /// write per wake-up; the sockets stay blocking (writes of a few lines never block in
-    /// practice) and are only read when poll says they are readable.
-    static func drive(_ assigned: [(connection: Int, address: (host: String, port: Int))], options: Options, deadline: Date?,
-                      shared: Shared) {
-        let deadlineNanoseconds = deadline.map { DispatchTime.now().uptimeNanoseconds + UInt64(max(0, $0.timeIntervalSinceNow) * 1e9) }
+    /// One thread's share of the connections, in one poll(2) loop. Closed loop: each answer
+    /// read is timed and replaced by a new request while the run lasts, so each connection
+    /// keeps `pipelineDepth` requests in flight. Open loop: whatever is due by now is sent, and
+    /// the poll wakes at the next due time. A thread's requests on one connection go out in one
+    /// write per wake-up; the sockets stay blocking (writes of a few requests never block in
+    /// practice; if one does, the requests due meanwhile still count from their due times).
+    static func drive(_ assigned: [(connection: Int, address: (host: String, port: Int))], options: Options,
+                      startNanoseconds: UInt64, deadlineNanoseconds: UInt64?, shared: Shared) {
         var connections: [LoadConnection] = []
+        var schedules: [OpenLoopSchedule] = []
         for (connection, address) in assigned {
             guard let socket = connect(address.host, address.port) else {
                 shared.failures.withLock { $0.append("cannot connect to \(address.host):\(address.port)") }
                 continue
             }
             connections.append(LoadConnection(socket: socket, name: "connection \(connection)",
-                                              seed: UInt64(connection + 1) &* 0x9E37_79B9_7F4A_7C15 ^ DispatchTime.now().uptimeNanoseconds))
+                                              seed: UInt64(connection + 1) &* 0x9E37_79B9_7F4A_7C15 ^ DispatchTime.now().uptimeNanoseconds,
+                                              loadProtocol: options.loadProtocol))
+            if let rate = options.ratePerSecond {
+                schedules.append(OpenLoopSchedule(connectionIndex: connection, connectionCount: options.connections, ratePerSecond: rate,
+                                                  startNanoseconds: startNanoseconds, endNanoseconds: deadlineNanoseconds,
+                                                  totalOperations: options.operations))
+            }
         }
         defer { for connection in connections { close(connection.socket) } }
+        let openLoop = options.ratePerSecond != nil
         let value = [UInt8](repeating: UInt8(ascii: "v"), count: options.valueSizeBytes)
-        var latencies: [UInt32] = []
-        latencies.reserveCapacity(1 << 16)
+        var latencies = makeHistogram()
         var output: [UInt8] = []
         output.reserveCapacity(1 << 12)
+        var closedLoopEnded = false
 
         func mayIssue(_ now: UInt64) -> Bool {
-            if shared.stop.load(ordering: .relaxed) { return false }
-            if let deadlineNanoseconds, now >= deadlineNanoseconds { return false }
-            if let limit = options.operations {
-                return shared.issued.add(1, ordering: .relaxed).newValue <= limit
+            if closedLoopEnded { return false }
+            if let deadlineNanoseconds, now >= deadlineNanoseconds {
+                closedLoopEnded = true
+            } else if let limit = options.operations, shared.issued.add(1, ordering: .relaxed).newValue > limit {
+                closedLoopEnded = true
             }
-            return true
+            return !closedLoopEnded
+        }
+
+        func lose(_ position: Int, _ why: String) {
+            let lost = connections[position].closed()
+            if openLoop { schedules[position].stop() }
+            if lost > 0 {
+                shared.failures.withLock { $0.append("\(connections[position].name) \(why)") }
+                shared.errors.add(lost, ordering: .relaxed)
+            }
         }
 
         func refill(_ position: Int, now: UInt64) {
-            while connections[position].isOpen && connections[position].outstanding < options.pipelineDepth && mayIssue(now) {
-                connections[position].appendRequest(to: &output, options: options, value: value, now: now)
+            guard connections[position].isOpen else { return }
+            if openLoop {
+                while let due = schedules[position].nextDueNanoseconds, due <= now {
+                    connections[position].appendRequest(to: &output, options: options, value: value, countFrom: due)
+                    schedules[position].advance()
+                }
+            } else {
+                while connections[position].outstanding < options.pipelineDepth && mayIssue(now) {
+                    connections[position].appendRequest(to: &output, options: options, value: value, countFrom: now)
+                }
             }
             guard !output.isEmpty else { return }
-            if !writeAll(connections[position].socket, output) {
-                shared.errors.add(connections[position].closed(), ordering: .relaxed)
-            }
+            if !writeAll(connections[position].socket, output) { lose(position, "could not be written to") }
             output.removeAll(keepingCapacity: true)
         }
 
-        let started = DispatchTime.now().uptimeNanoseconds
-        for position in connections.indices { refill(position, now: started) }
+        func stillIssuing() -> Bool {
+            openLoop ? connections.indices.contains { connections[$0].isOpen && !schedules[$0].isFinished } : !closedLoopEnded
+        }
+
+        for position in connections.indices { refill(position, now: DispatchTime.now().uptimeNanoseconds) }
         var descriptors = connections.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while connections.contains(where: { $0.isOpen && $0.outstanding > 0 }) {
-            let ready = poll(&descriptors, nfds_t(descriptors.count), 200)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                break
+        var drainDeadline: UInt64?
+        while true {
+            let issuing = stillIssuing()
+            let waiting = connections.contains { $0.isOpen && $0.outstanding > 0 }
+            if !issuing && !waiting { break }
+            var now = DispatchTime.now().uptimeNanoseconds
+            var timeoutNanoseconds: UInt64 = 200_000_000
+            if openLoop, issuing {
+                let nextDue = schedules.indices.compactMap { connections[$0].isOpen ? schedules[$0].nextDueNanoseconds : nil }.min()
+                if let nextDue { timeoutNanoseconds = min(timeoutNanoseconds, nextDue > now ? nextDue - now : 0) }
             }
-            for position in descriptors.indices where descriptors[position].revents != 0 {
+            if !issuing {
+                let limit = drainDeadline ?? now + UInt64(max(0, options.drainTimeoutSeconds) * 1e9)
+                drainDeadline = limit
+                if now >= limit {
+                    for position in connections.indices where connections[position].isOpen && connections[position].outstanding > 0 {
+                        lose(position, "left \(connections[position].outstanding) requests unanswered for \(options.drainTimeoutSeconds) s")
+                    }
+                    break
+                }
+                timeoutNanoseconds = min(timeoutNanoseconds, limit - now)
+            }
+            // poll(2) counts in milliseconds: a wait of under one is slept out instead (a
+            // request sent late would count the delay against the server). Answers arriving
+            // meanwhile wait in the socket and are timed when read, under a millisecond later.
+            if timeoutNanoseconds > 0 && timeoutNanoseconds < 1_000_000 {
+                var pause = timespec(tv_sec: 0, tv_nsec: Int(timeoutNanoseconds))
+                nanosleep(&pause, nil)
+                timeoutNanoseconds = 0
+            }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(timeoutNanoseconds / 1_000_000))
+            if ready < 0 && errno != EINTR { break }
+            for position in descriptors.indices where ready > 0 && descriptors[position].revents != 0 {
                 descriptors[position].revents = 0
                 guard connections[position].isOpen else { continue }
                 let count = chunk.withUnsafeMutableBytes { recv(connections[position].socket, $0.baseAddress, $0.count, 0) }
-                let now = DispatchTime.now().uptimeNanoseconds
+                now = DispatchTime.now().uptimeNanoseconds
                 if count <= 0 {
-                    let lost = connections[position].closed()
-                    if lost > 0 {
-                        shared.failures.withLock { $0.append("\(connections[position].name) closed by the server") }
-                        shared.errors.add(lost, ordering: .relaxed)
-                    }
+                    lose(position, "closed by the server")
                     descriptors[position].fd = -1
                     continue
                 }
                 var completed = 0
                 var errors = 0
-                chunk.withUnsafeBytes { bytes in
+                let understood = chunk.withUnsafeBytes { bytes in
                     connections[position].receive(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), now: now) { latency, isError in
                         completed += 1
                         if isError {
                             errors += 1
                         } else {
-                            latencies.append(UInt32(min(latency / 1000, UInt64(UInt32.max))))
+                            _ = latencies.record(min(latency, highestLatencyNanoseconds))
                         }
                     }
                 }
                 if completed > 0 { shared.completed.add(completed, ordering: .relaxed) }
                 if errors > 0 { shared.errors.add(errors, ordering: .relaxed) }
-                refill(position, now: now)
+                if !understood {
+                    lose(position, "answered with bytes that are not \(options.loadProtocol) protocol answers")
+                    descriptors[position].fd = -1
+                    continue
+                }
+                if !openLoop { refill(position, now: now) }
+            }
+            if openLoop {
+                now = DispatchTime.now().uptimeNanoseconds
+                for position in connections.indices { refill(position, now: now) }
             }
         }
         let collected = latencies
-        shared.latencies.withLock { $0.append(collected) }
+        shared.latencies.withLock { $0.add(collected) }
     }
 
     /// A blocking TCP connection (name resolved here), or nil.

@@ -1,43 +1,65 @@
+import ArgumentParser
 import FlotillaSimulation
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `flotilla-simulate [--seeds N] [--start S] [--seed X] [--concurrency C] [--no-membership-changes]
-/// [--churn] [--liveness | --no-liveness] [--no-crashes] [--trace]`: runs the seeded simulator for
-/// seeds S..<S+N (or the single seed X) and prints every failing seed. By default each seed gets
-/// `SimulationOptions.forSweep` (what `swift test` runs); `--liveness` forces liveness mode (a
-/// core stays up, the rest is gone for good), `--no-liveness` forces the restart-everything
-/// mode, `--churn` makes every seed change membership often (3% of steps).
+/// `flotilla-simulate`: runs the seeded simulator for seeds S..<S+N (or the single seed X) and
+/// prints every failing seed. By default each seed gets `SimulationOptions.forSweep` (what
+/// `swift test` runs); the mode flags change every seed alike, so a failure found with them is
+/// replayed with the same flags and `--seed`.
 @main
-struct SimulateCommand {
-    static func main() {
-        var arguments = Array(CommandLine.arguments.dropFirst())
-        var seedCount: UInt64 = 1_000
-        var start: UInt64 = 1
-        var single: UInt64?
-        var concurrency = 2
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flotilla-simulate",
+        abstract: "Runs the seeded Raft simulator over many seeds and prints every failing seed.")
+
+    @Option(name: .customLong("seeds"), help: "How many seeds to run.")
+    var seedCount: UInt64 = 1_000
+
+    @Option(name: .customLong("start"), help: "The first seed.")
+    var start: UInt64 = 1
+
+    @Option(name: .customLong("seed"), help: "Run only this seed (replay a failure).")
+    var single: UInt64?
+
+    @Option(name: .customLong("concurrency"), help: "Seeds run at once.")
+    var concurrency = 2
+
+    @Flag(name: .customLong("trace"), help: "Print every event of the (first) seed; use with --seed.")
+    var trace = false
+
+    @Flag(inversion: .prefixedNo, help: "Liveness mode: a core of hosts stays up and the rest is gone for good; --no-liveness restarts everything. Default: chosen per seed.")
+    var liveness: Bool?
+
+    @Flag(name: .customLong("churn"), help: "Change membership often (3% of steps).")
+    var churn = false
+
+    @Flag(name: .customLong("no-membership-changes"), help: "Never change membership.")
+    var noMembershipChanges = false
+
+    @Flag(name: .customLong("no-crashes"), help: "Never crash a host.")
+    var noCrashes = false
+
+    func validate() throws {
+        guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
+        guard seedCount > 0 else { throw ValidationError("--seeds must be positive") }
+        guard start <= UInt64.max - seedCount else { throw ValidationError("--start plus --seeds overflows") }
+        guard !(churn && noMembershipChanges) else { throw ValidationError("--churn and --no-membership-changes exclude each other") }
+    }
+
+    /// The simulator's mode names, as `SimulationOptions.apply(mode:)` knows them.
+    var modes: [String] {
         var modes: [String] = []
-        var trace = false
-        while !arguments.isEmpty {
-            let flag = arguments.removeFirst()
-            var probe = SimulationOptions(seed: 0)
-            if flag.hasPrefix("--"), probe.apply(mode: String(flag.dropFirst(2))) {
-                modes.append(String(flag.dropFirst(2)))
-                continue
-            }
-            if flag == "--trace" { trace = true; continue }
-            guard let value = arguments.first else { usage("missing value for \(flag)") }
-            arguments.removeFirst()
-            switch flag {
-            case "--seeds": seedCount = UInt64(value) ?? { usage("bad --seeds") }()
-            case "--start": start = UInt64(value) ?? { usage("bad --start") }()
-            case "--seed": single = UInt64(value) ?? { usage("bad --seed") }()
-            case "--concurrency": concurrency = Int(value) ?? { usage("bad --concurrency") }()
-            default: usage("unknown flag \(flag)")
-            }
-        }
+        if let liveness { modes.append(liveness ? "liveness" : "no-liveness") }
+        if churn { modes.append("churn") }
+        if noMembershipChanges { modes.append("no-membership-changes") }
+        if noCrashes { modes.append("no-crashes") }
+        return modes
+    }
+
+    func run() throws {
         let seeds = single.map { [$0] } ?? Array(start..<(start + seedCount))
         let optionsFor: @Sendable (UInt64) -> SimulationOptions = { [modes] seed in
             var options = SimulationOptions.forSweep(seed: seed)
@@ -50,27 +72,22 @@ struct SimulateCommand {
             do {
                 let report = try simulator.run()
                 print("passed: \(report)")
-                exit(0)
+                return
             } catch {
                 print("FAILED \(error)")
-                exit(1)
+                throw ExitCode(1)
             }
         }
-        let began = monotonicSeconds()
+        let began = Self.monotonicSeconds()
         let outcome = SimulationSweep.run(seeds: seeds, concurrency: concurrency, optionsFor: optionsFor)
-        let elapsed = monotonicSeconds() - began
+        let elapsed = Self.monotonicSeconds() - began
         for failure in outcome.failures {
             print("FAILED \(failure)")
         }
         let totals = outcome.totals
-        print("seeds=\(outcome.seedsRun) failed=\(outcome.failures.count) seconds=\(rounded(elapsed)) seeds_per_second=\(rounded(Double(outcome.seedsRun) / max(elapsed, 0.001)))")
+        print("seeds=\(outcome.seedsRun) failed=\(outcome.failures.count) seconds=\(Self.rounded(elapsed)) seeds_per_second=\(Self.rounded(Double(outcome.seedsRun) / max(elapsed, 0.001)))")
         print("steps=\(totals.steps) writes_acknowledged=\(totals.writesAcknowledged) reads=\(totals.readsCompleted) elections=\(totals.leaderElections) crashes=\(totals.crashes) partitions=\(totals.partitions) one_way_partitions=\(totals.oneWayPartitions) mutes=\(totals.mutes) write_failures=\(totals.writeFailures) liveness_runs=\(totals.livenessRuns) liveness_fallbacks=\(totals.livenessFallbacks) snapshots_taken=\(totals.snapshotsTaken) snapshots_installed=\(totals.snapshotsInstalled) membership_changes=\(totals.membershipChanges)")
-        exit(outcome.failures.isEmpty ? 0 : 1)
-    }
-
-    static func usage(_ problem: String) -> Never {
-        print("flotilla-simulate: \(problem)\nusage: flotilla-simulate [--seeds N] [--start S] [--seed X] [--concurrency C] [--churn] [--liveness | --no-liveness] [--no-membership-changes] [--no-crashes] [--trace]")
-        exit(2)
+        if !outcome.failures.isEmpty { throw ExitCode(1) }
     }
 
     static func rounded(_ value: Double) -> String {
