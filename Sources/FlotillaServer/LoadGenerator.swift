@@ -202,7 +202,7 @@ public struct LoadGenerator: Sendable {
         }
 
         func stillIssuing() -> Bool {
-            openLoop ? connections.indices.contains { connections[$0].isOpen && !schedules[$0].isFinished } : !closedLoopEnded
+            connections.indices.contains { connections[$0].isOpen && (openLoop ? !schedules[$0].isFinished : !closedLoopEnded) }
         }
 
         for position in connections.indices { refill(position, now: DispatchTime.now().uptimeNanoseconds) }

@@ -67,6 +67,58 @@ final class LoadGeneratorTests: XCTestCase {
         XCTAssertTrue(result.summaryLine.hasSuffix(" errors=100"), result.summaryLine)
     }
 
+    /// Open loop: 20 requests at 100/s on one connection to a server that answers none until all
+    /// 20 have arrived. The generator sends on schedule anyway, and the first request's latency
+    /// counts from its scheduled time, so it includes the whole stall: at least the 190 ms
+    /// between the first request's time and the last's (which the server had to receive
+    /// before answering anything). Closed-loop load would have sent one request and waited.
+    func testOpenLoopSendsOnScheduleAndCountsTheStall() async throws {
+        let server = try StallingLineServer(holdUntil: 20)
+        var options = BenchOptions(addresses: [("127.0.0.1", server.port)])
+        options.connections = 1
+        options.ratePerSecond = 100
+        options.operations = 20
+        let result = try await runBench(options) { _ in }
+        XCTAssertEqual(result.operations, 20)
+        XCTAssertEqual(result.errors, 0)
+        XCTAssertEqual(server.receivedBeforeFirstAnswer, 20, "every request was sent before any answer came")
+        XCTAssertGreaterThanOrEqual(result.p999Milliseconds, 189.9, result.summaryLine)
+        XCTAssertLessThanOrEqual(result.p50Milliseconds, result.p999Milliseconds)
+    }
+
+    /// Open loop against the fake-engine server over several connections and threads.
+    func testOpenLoopAgainstTheServer() async throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        var options = BenchOptions(addresses: [("127.0.0.1", server.port!)])
+        options.connections = 4
+        options.threads = 2
+        options.ratePerSecond = 2_000
+        options.operations = 400
+        options.readFraction = 0.5
+        let result = try await runBench(options) { _ in }
+        XCTAssertEqual(result.operations, 400)
+        XCTAssertEqual(result.errors, 0)
+        XCTAssertNotNil(result.summaryLine.range(of: Self.summaryPattern, options: .regularExpression), result.summaryLine)
+    }
+
+    /// A server that never answers: once nothing more is due, the generator waits
+    /// `drainTimeoutSeconds` and counts what is still unanswered as errors instead of hanging.
+    func testUnansweredRequestsBecomeErrors() async throws {
+        let server = try StallingLineServer(holdUntil: Int.max)
+        var options = BenchOptions(addresses: [("127.0.0.1", server.port)])
+        options.connections = 1
+        options.ratePerSecond = 1_000
+        options.operations = 5
+        options.drainTimeoutSeconds = 0.2
+        do {
+            let result = try await runBench(options) { _ in }
+            XCTFail("no answer at all should be an error of the run, got \(result.summaryLine)")
+        } catch let error as LoadGeneratorError {
+            XCTAssertTrue(error.description.contains("unanswered"), error.description)
+        }
+    }
+
     func testNoServerIsAClearError() async throws {
         let server = try startServer()
         let port = server.port!
