@@ -14,11 +14,8 @@ public enum ListenFailure {
         if let error = error as? IOError {
             return systemReason(error.errnoCode)
         }
-        if let error = error as? SocketAddressError {
-            switch error {
-            case .unknown(let host, let port): return "cannot resolve \(host):\(port)"
-            default: return "\(error)"
-            }
+        if let error = error as? SocketAddressError.UnknownHost {
+            return "cannot resolve host '\(error.host)': \(error.errorDescription.prefix(1).lowercased() + error.errorDescription.dropFirst())"
         }
         return "\(error)"
     }
