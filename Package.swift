@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
@@ -30,7 +31,10 @@ let package = Package(
         // The NodeHost: many shards per process, the key-value state machine, snapshots.
         // Naming threads for the kernel (perf, top), shared by the host and the log store.
         .target(name: "FlotillaThreads"),
-        .target(name: "FlotillaHost", dependencies: ["FlotillaRaft", "FlotillaThreads"]),
+        .target(name: "FlotillaHost", dependencies: [
+            "FlotillaRaft", "FlotillaThreads",
+            .product(name: "HeapModule", package: "swift-collections"),
+        ]),
         .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
         // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.
         .target(name: "FlotillaTransport", dependencies: [
@@ -47,7 +51,8 @@ let package = Package(
         .target(name: "FlotillaEventLoop", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // The line protocol: pure parsing and rendering, and a thin SwiftNIO server.
         .target(name: "FlotillaServer", dependencies: [
-            "FlotillaEventLoop",
+            "FlotillaEventLoop", "FlotillaHost",
+            .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -23,6 +23,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("client-addr"), help: "Where the line protocol is served.")
     var clientAddress = "127.0.0.1:7301"
 
+    @Option(name: .customLong("redis-addr"), help: "Where the Redis protocol (RESP2) is served, or 'none' (default: the --client-addr host, its port + 78).")
+    var redisAddress: String?
+
     @Option(name: .customLong("members"), help: "The initial voters, ID=HOST:PORT,... (first boot only; default: this host alone).")
     var members: String?
 
@@ -69,19 +72,39 @@ struct Serve: AsyncParsableCommand {
             let runtime = try HostRuntime.open(options) { event in logger.info("\(event)") }
             try runtime.start()
             let router = HostRequestRouter(runtime: runtime)
-            let server: LineProtocolServer
+            let server: ClientProtocolServer
             do {
-                server = try LineProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router, sharing: runtime.eventLoopGroup)
+                server = try ClientProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router, sharing: runtime.eventLoopGroup)
             } catch {
                 runtime.stop()
                 throw HostRuntimeError.startup("cannot listen on --client-addr \(clientAddress): \(error)")
             }
-            logger.info("node \(nodeID) serving clients on \(clientAddress), peers on \(raftAddress), data in \(dataDirectory)")
+            var redisServer: ClientProtocolServer?
+            let redisListen = redisAddress ?? "\(client.host):\(client.port + 78)"
+            if redisListen != "none" {
+                guard let redis = splitHostPort(redisListen) else {
+                    await server.shutdownGracefully(drainTimeoutSeconds: 0)
+                    runtime.stop()
+                    throw HostRuntimeError.invalidOption("--redis-addr '\(redisListen)' is not HOST:PORT or none")
+                }
+                var configuration = ClientProtocolServer.Configuration(host: redis.host, port: redis.port)
+                configuration.clientProtocol = .redis
+                do {
+                    redisServer = try ClientProtocolServer(configuration: configuration, handler: router, sharing: runtime.eventLoopGroup)
+                } catch {
+                    await server.shutdownGracefully(drainTimeoutSeconds: 0)
+                    runtime.stop()
+                    throw HostRuntimeError.startup("cannot listen on --redis-addr \(redisListen): \(error)")
+                }
+            }
+            logger.info("node \(nodeID) serving clients on \(clientAddress) (line protocol)\(redisServer == nil ? "" : " and \(redisListen) (Redis protocol)"), peers on \(raftAddress), data in \(dataDirectory)")
             let signal = await Self.waitForTermination()
             logger.info("received \(signal): stopping")
             // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up
             // to 3 s, then fail whatever still waits in the shards and flush the store.
-            let drained = await server.shutdownGracefully(drainTimeoutSeconds: 3)
+            async let redisDrained = redisServer?.shutdownGracefully(drainTimeoutSeconds: 3) ?? true
+            let lineDrained = await server.shutdownGracefully(drainTimeoutSeconds: 3)
+            let drained = await redisDrained && lineDrained
             if !drained { logger.info("requests still in flight after 3 s were failed") }
             router.beginShutdown()
             runtime.stop()

@@ -11,7 +11,7 @@ struct HostContinuation: Sendable {
 
 enum HostResponse: Sendable {
     case applied(KeyValueResult)
-    case value([UInt8]?)
+    case answer(KeyValueAnswer)
     case done
     case index(LogIndex)
     case exported(LogIndex, String)
@@ -31,7 +31,7 @@ enum AdminOperation: Sendable {
 enum WorkItem: Sendable {
     case messages([ShardMessage])
     case propose(ShardID, KeyValueCommand, HostContinuation)
-    case read(ShardID, [UInt8], linearizable: Bool, HostContinuation)
+    case read(ShardID, KeyValueQuery, linearizable: Bool, HostContinuation)
     case admin(ShardID, AdminOperation, HostContinuation)
     case status(ShardID, HostContinuation)
     case tick

@@ -170,13 +170,29 @@ public final class NodeHost: HostMessageReceiver {
     /// follower or observer asks the leader for the read index, then serves it itself.
     public func read(_ shard: ShardID, key: [UInt8], linearizable: Bool,
                      completion: @escaping @Sendable (Result<[UInt8]?, NodeHostError>) -> Void) {
-        submit(shard, { .read(shard, key, linearizable: linearizable, $0) }) { response in
+        query(shard, .value(key: key), linearizable: linearizable) { result in
+            completion(result.flatMap { answer in
+                guard case .value(let value) = answer else { return .failure(.failed("unexpected answer to a read")) }
+                return .success(value)
+            })
+        }
+    }
+
+    /// Any read of the shard's state (a value, a time to live, a page of keys, the key
+    /// count), linearizable or stale as `read` is. Expiry is judged by this host's clock.
+    public func query(_ shard: ShardID, _ query: KeyValueQuery, linearizable: Bool,
+                      completion: @escaping @Sendable (Result<KeyValueAnswer, NodeHostError>) -> Void) {
+        submit(shard, { .read(shard, query, linearizable: linearizable, $0) }) { response in
             switch response {
-            case .value(let value): completion(.success(value))
+            case .answer(let answer): completion(.success(answer))
             case .failure(let error): completion(.failure(error))
             default: completion(.failure(.failed("unexpected answer to a read")))
             }
         }
+    }
+
+    public func query(_ shard: ShardID, _ query: KeyValueQuery, linearizable: Bool = true) async -> Result<KeyValueAnswer, NodeHostError> {
+        await awaiting { self.query(shard, query, linearizable: linearizable, completion: $0) }
     }
 
     public func read(_ shard: ShardID, key: [UInt8]) async -> Result<[UInt8]?, NodeHostError> {

@@ -11,7 +11,7 @@ final class ShardReplica {
     }
 
     struct PendingRead {
-        var key: [UInt8]
+        var query: KeyValueQuery
         var deadline: UInt64
         var continuation: HostContinuation
     }
@@ -50,6 +50,8 @@ final class ShardReplica {
     /// A snapshot is due: no new write is submitted until those in flight are durable.
     var drainingForSnapshot = false
     var ticksSinceActivity = 0
+    /// The leader's expiry sweep in the log and not yet applied: one at a time per shard.
+    var sweep: (position: (index: LogIndex, term: Term), keys: [[UInt8]], deadline: UInt64)?
     /// Quiesced at the last tick; stays so until activity resets `ticksSinceActivity`.
     var isQuiet = false
 

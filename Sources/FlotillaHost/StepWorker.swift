@@ -115,16 +115,18 @@ final class StepWorker: @unchecked Sendable {
                 return
             }
             do {
-                let position = try replica.node.propose(command.encoded())
+                // The leader's clock goes into the entry: every replica judges expiry by it.
+                let entry = KeyValueEntry(timeMilliseconds: configuration.wallClockMilliseconds(), command: command)
+                let position = try replica.node.propose(entry.encoded())
                 replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
                                                                  continuation: continuation, isMembershipChange: false)
             } catch {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
-        case .read(let shard, let key, let linearizable, let continuation):
+        case .read(let shard, let query, let linearizable, let continuation):
             guard let replica = replica(shard, continuation) else { return }
             if !linearizable {
-                continuation.resume(returning: .value(replica.stateMachine.value(for: key)))
+                continuation.resume(returning: .answer(replica.stateMachine.answer(query, at: configuration.wallClockMilliseconds())))
                 return
             }
             guard replica.pendingCount < configuration.pendingRequestsMax else {
@@ -135,7 +137,7 @@ final class StepWorker: @unchecked Sendable {
             replica.nextReadID += 1
             do {
                 try replica.node.requestRead(request)
-                replica.pendingReads[request] = .init(key: key, deadline: context.deadline(), continuation: continuation)
+                replica.pendingReads[request] = .init(query: query, deadline: context.deadline(), continuation: continuation)
             } catch {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
@@ -153,6 +155,9 @@ final class StepWorker: @unchecked Sendable {
         case .tick:
             let now = context.nowMilliseconds
             for replica in replicas.values {
+                if replica.sweep != nil || (replica.node.role == .leader && replica.stateMachine.nextExpiryMilliseconds != nil) {
+                    sweepExpiredKeys(replica, now: now)
+                }
                 if replica.isQuiet && replica.ticksSinceActivity > 0 && replica.pendingCount == 0 {
                     replica.ticksSinceActivity += 1
                     continue
@@ -584,8 +589,8 @@ final class StepWorker: @unchecked Sendable {
             var result = KeyValueResult.ok
             switch entry.payload {
             case .command(let bytes):
-                if let command = try? KeyValueCommand(decoding: bytes) {
-                    result = replica.stateMachine.apply(command)
+                if let decoded = try? KeyValueEntry(decoding: bytes) {
+                    result = replica.stateMachine.apply(decoded.command, at: decoded.timeMilliseconds)
                 }
             case .membershipChange(let change):
                 membershipChanged = true
@@ -594,6 +599,11 @@ final class StepWorker: @unchecked Sendable {
                 break
             }
             replica.appliedThrough = entry.index
+            if let sweep = replica.sweep, sweep.position.index == entry.index {
+                // Another leader's entry took the sweep's place: its keys are still due.
+                if sweep.position.term != entry.term { replica.stateMachine.requeue(sweep.keys) }
+                replica.sweep = nil
+            }
             if let pending = replica.pendingProposals.removeValue(forKey: entry.index) {
                 if pending.term == entry.term {
                     pending.continuation.resume(returning: pending.isMembershipChange ? .done : .applied(result))
@@ -676,9 +686,36 @@ final class StepWorker: @unchecked Sendable {
         }
     }
 
+    /// A leader deletes the keys past their expiry through the log (a `sweep` entry stamped
+    /// with its clock), so every replica deletes the same keys at the same index. Reads hide
+    /// an expired key before then. One sweep per shard is in flight at a time; one that is
+    /// lost (leadership gone, no commit in time) hands its keys back for the next.
+    private func sweepExpiredKeys(_ replica: ShardReplica, now: UInt64) {
+        if let sweep = replica.sweep {
+            guard replica.node.role != .leader || sweep.deadline <= now else { return }
+            replica.stateMachine.requeue(sweep.keys)
+            replica.sweep = nil
+        }
+        guard replica.node.role == .leader, let next = replica.stateMachine.nextExpiryMilliseconds else { return }
+        let wallClock = configuration.wallClockMilliseconds()
+        guard next <= wallClock else { return }
+        let keys = replica.stateMachine.takeDueExpiries(at: wallClock, limit: configuration.sweepKeysMax)
+        guard !keys.isEmpty else { return }
+        let entry = KeyValueEntry(timeMilliseconds: wallClock, command: .sweep(keys: keys))
+        do {
+            let position = try replica.node.propose(entry.encoded())
+            replica.sweep = (position, keys, context.deadline())
+            replica.noteActivity()
+            touched.insert(replica.shard)
+        } catch {
+            replica.stateMachine.requeue(keys)
+        }
+    }
+
     private func serveReads(_ replica: ShardReplica) {
         guard !replica.confirmedReads.isEmpty else { return }
         let applied = max(replica.node.appliedIndex, replica.appliedThrough)
+        let now = configuration.wallClockMilliseconds()
         var waiting: [ReadState] = []
         for state in replica.confirmedReads {
             guard state.index <= applied else {
@@ -687,7 +724,7 @@ final class StepWorker: @unchecked Sendable {
             }
             for request in state.requests {
                 guard let pending = replica.pendingReads.removeValue(forKey: request) else { continue }
-                pending.continuation.resume(returning: .value(replica.stateMachine.value(for: pending.key)))
+                pending.continuation.resume(returning: .answer(replica.stateMachine.answer(pending.query, at: now)))
             }
         }
         replica.confirmedReads = waiting

@@ -87,19 +87,16 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
             completion(.pong)
         case .shard(let key):
             completion(.shard(shardOf(key: key, shardCount: shardCount)))
-        case .put(let key, let value):
-            write(key, .put(key: key, value: value), request, hops, deadline, completion)
-        case .delete(let key):
-            write(key, .delete(key: key), request, hops, deadline, completion)
-        case .compareAndSet(let key, let expected, let new):
-            write(key, .compareAndSet(key: key, expected: expected, new: new), request, hops, deadline, completion)
-        case .get(let key):
-            let shard = ShardID(shardOf(key: key, shardCount: shardCount))
-            withLeaderRetry(shard, request, hops, deadline, anyReplica: true, { host, done in
-                host.read(shard, key: key, linearizable: true) { result in
-                    done(result.map { value in value.map(ClientResponse.value) ?? .notFound })
-                }
-            }, completion)
+        case .put(let key, _), .delete(let key), .compareAndSet(let key, _, _), .increment(let key, _), .set(let key, _, _, _, _),
+             .deleteCounting(let key), .append(let key, _), .expire(let key, _), .persist(let key):
+            write(key, request, hops, deadline, completion)
+        case .get(let key), .timeToLive(let key):
+            query(ShardID(shardOf(key: key, shardCount: shardCount)), request, hops, deadline, completion)
+        case .scan(let number, _, _), .keyCount(let number):
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            query(shard, request, hops, deadline, completion)
+        case .shardCount:
+            completion(.integer(Int64(shardCount)))
         case .staleGet(let key):
             let shard = ShardID(shardOf(key: key, shardCount: shardCount))
             nodeHost.read(shard, key: key, linearizable: false) { result in
@@ -167,11 +164,19 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
         .error(.unknownShard, "shard \(number) is out of range 1...\(shardCount)")
     }
 
-    func write(_ key: [UInt8], _ command: KeyValueCommand, _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?,
-               _ completion: @escaping Completion) {
+    func write(_ key: [UInt8], _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?, _ completion: @escaping Completion) {
+        guard let command = request.command else { return completion(.error(.internalError, "\(request) is not a write")) }
         let shard = ShardID(shardOf(key: key, shardCount: runtime.shardCount))
         withLeaderRetry(shard, request, hops, deadline, anyReplica: false, { host, done in
-            host.propose(shard, command) { result in done(result.map { $0 == .ok ? .ok : .mismatch }) }
+            host.propose(shard, command) { result in done(result.map { ClientResponse($0, answering: request) }) }
+        }, completion)
+    }
+
+    /// A linearizable read of the shard's state, on any replica that knows a leader.
+    func query(_ shard: ShardID, _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?, _ completion: @escaping Completion) {
+        guard let query = request.query else { return completion(.error(.internalError, "\(request) is not a read")) }
+        withLeaderRetry(shard, request, hops, deadline, anyReplica: true, { host, done in
+            host.query(shard, query, linearizable: true) { result in done(result.map(ClientResponse.init)) }
         }, completion)
     }
 
@@ -314,7 +319,7 @@ extension ClientRequest {
     /// Requests that change nothing, and so may be carried out again when an answer is lost.
     var isRead: Bool {
         switch self {
-        case .get, .staleGet, .status, .shard, .ping: return true
+        case .get, .staleGet, .status, .shard, .ping, .timeToLive, .scan, .keyCount, .shardCount: return true
         default: return false
         }
     }

@@ -12,6 +12,10 @@ public enum ResponseRenderer {
         case .shard(let shard): line = Array("SHARD \(shard)".utf8)
         case .pong: line = Array("PONG".utf8)
         case .status(let text): line = Array(oneLine(text).utf8)
+        case .integer(let number): line = Array("VALUE \(number)".utf8)
+        // Answers to Redis-only requests; the line protocol has none of these requests.
+        case .stored(let stored, _): line = Array((stored ? "OK" : "NOT_STORED").utf8)
+        case .keys(let keys, _): line = Array("KEYS \(keys.count)".utf8)
         case .error(let code, let message): line = Array("ERR \(code.rawValue) \(oneLine(message))".utf8)
         }
         line.append(UInt8(ascii: "\n"))

@@ -62,6 +62,8 @@ final class DictionaryHandler: ClientRequestHandler {
             return shard == 2 ? .error(.internalError, "a bug") : .ok
         case .addObserver:
             return .ok
+        default:
+            return .error(.badRequest, "\(request) is not served by this test double")
         }
     }
 }
