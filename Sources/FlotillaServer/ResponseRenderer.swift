@@ -6,6 +6,10 @@ public enum ResponseRenderer {
         case .ok: line = Array("OK".utf8)
         case .okIndex(let index): line = Array("OK \(index)".utf8)
         case .exported(let index, let file): line = Array("OK \(index) \(file)".utf8)
+        case .value(let value) where value.contains(UInt8(ascii: "\n")) || value.contains(UInt8(ascii: "\r")):
+            // Written over RESP, which is binary-safe: a line end would break this protocol's
+            // framing, so the value is refused here rather than cut.
+            line = Array("ERR BAD_REQUEST the value holds a line end, which the line protocol cannot carry; read it over the Redis protocol".utf8)
         case .value(let value): line = Array("VALUE ".utf8) + value
         case .notFound: line = Array("NOT_FOUND".utf8)
         case .mismatch: line = Array("MISMATCH".utf8)

@@ -47,7 +47,7 @@ final class MembershipTests: EndToEndTestCase {
         // listed otherwise): its data decides.
         host4.kill9()
         host4.arguments = ["serve", "--node-id", "4", "--data-dir", host4.dataDirectory, "--raft-addr", host4.raftAddress,
-                           "--client-addr", host4.clientAddress, "--members", members(Array(voters.reversed())), "--shards", "8"]
+                           "--client-addr", host4.clientAddress, "--redis-addr", host4.redisAddress, "--members", members(Array(voters.reversed())), "--shards", "8"]
             + fastTicks + snapshotEvery
         try host4.start()
 
@@ -74,7 +74,7 @@ final class MembershipTests: EndToEndTestCase {
         // itself) and without --join: it comes back a voter and finds its peers from its data.
         host4.kill9()
         host4.arguments = ["serve", "--node-id", "4", "--data-dir", host4.dataDirectory, "--raft-addr", host4.raftAddress,
-                           "--client-addr", host4.clientAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks + snapshotEvery
+                           "--client-addr", host4.clientAddress, "--redis-addr", host4.redisAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks + snapshotEvery
         try host4.start()
         try waitFor("host 4 is back as a voter following a leader", timeout: 20) {
             let mine = host4.status(shard)
@@ -155,7 +155,7 @@ final class MembershipTests: EndToEndTestCase {
         host4.kill9()
         _ = try callUntil(voters[0], "ADD-OBSERVER 2 4 \(host4.raftAddress)")
         host4.arguments = ["serve", "--node-id", "4", "--data-dir", host4.dataDirectory, "--raft-addr", host4.raftAddress,
-                           "--client-addr", host4.clientAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks
+                           "--client-addr", host4.clientAddress, "--redis-addr", host4.redisAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks
         try host4.start()
         try waitFor("host 4 is an observer of shard 2 that caught up", timeout: 15, interval: 0.2) {
             let leaderNode = leader(of: 2, askingHost: voters[0])

@@ -7,7 +7,7 @@ import XCTest
 final class SingleHostProtocolTests: EndToEndTestCase {
     func startDefaultHost() throws -> HostProcess {
         let host = makeHost(node: 1, extra: [])
-        host.arguments = ["serve", "--data-dir", host.dataDirectory, "--raft-addr", host.raftAddress, "--client-addr", host.clientAddress]
+        host.arguments = ["serve", "--data-dir", host.dataDirectory, "--raft-addr", host.raftAddress, "--client-addr", host.clientAddress, "--redis-addr", host.redisAddress]
         try host.start()
         try waitUntilServing([host], shards: 16)
         return host

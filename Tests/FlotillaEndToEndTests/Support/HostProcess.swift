@@ -12,6 +12,9 @@ final class HostProcess: @unchecked Sendable {
     let node: Int
     let raftPort: Int
     let clientPort: Int
+    /// The RESP2 port: a free port of its own, so that the default (client port + 78) never
+    /// lands on a port another test holds.
+    let redisPort: Int
     let dataDirectory: String
     let logPath: String
     /// The command line (after `serve`) used by `start()` and `restart()`.
@@ -21,6 +24,7 @@ final class HostProcess: @unchecked Sendable {
 
     var raftAddress: String { "127.0.0.1:\(raftPort)" }
     var clientAddress: String { "127.0.0.1:\(clientPort)" }
+    var redisAddress: String { "127.0.0.1:\(redisPort)" }
 
     init(binary: String, node: Int, root: String, raftPort: Int = FreePort.next(), clientPort: Int = FreePort.next(),
          dataDirectory: String? = nil) {
@@ -28,6 +32,7 @@ final class HostProcess: @unchecked Sendable {
         self.node = node
         self.raftPort = raftPort
         self.clientPort = clientPort
+        redisPort = FreePort.next()
         self.dataDirectory = dataDirectory ?? "\(root)/node-\(node)"
         self.logPath = (dataDirectory ?? "\(root)/node-\(node)") + ".log"
         self.arguments = []
@@ -36,7 +41,7 @@ final class HostProcess: @unchecked Sendable {
     /// The standard command line: `serve --node-id N --data-dir D --raft-addr R --client-addr C` + `extra`.
     func useServeArguments(_ extra: [String]) {
         arguments = ["serve", "--node-id", "\(node)", "--data-dir", dataDirectory,
-                     "--raft-addr", raftAddress, "--client-addr", clientAddress] + extra
+                     "--raft-addr", raftAddress, "--client-addr", clientAddress, "--redis-addr", redisAddress] + extra
     }
 
     var pid: Int32? {
