@@ -24,6 +24,7 @@ enum ForwardCodec {
         case .transfer(let shard, let node): writer.write(UInt8(12)); writer.write(shard); writer.write(node)
         case .snapshot(let shard): writer.write(UInt8(13)); writer.write(shard)
         case .export(let shard, let directory): writer.write(UInt8(14)); writer.write(shard); writer.writeString(directory)
+        case .replicaStatus(let shard, let node): writer.write(UInt8(15)); writer.write(shard); writer.write(node)
         }
         return writer.bytes
     }
@@ -47,6 +48,7 @@ enum ForwardCodec {
         case 12: request = .transfer(shard: try reader.readUInt64(), node: try reader.readUInt64())
         case 13: request = .snapshot(shard: try reader.readUInt64())
         case 14: request = .export(shard: try reader.readUInt64(), directory: try reader.readString())
+        case 15: request = .replicaStatus(shard: try reader.readUInt64(), node: try reader.readUInt64())
         case let tag: throw .invalid("forwarded request tag \(tag)")
         }
         return (request, hops)

@@ -18,6 +18,7 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .shard: return "shard"
         case .ping: return "ping"
         case .status: return "status"
+        case .replicaStatus: return "replicaStatus"
         case .addObserver: return "addObserver"
         case .promote: return "promote"
         case .remove: return "remove"
@@ -46,7 +47,7 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         var generator = ForwardValueGenerator(seed: 51)
         var casesSeen: Set<String> = []
         for round in 0..<20 {
-            for position in 0..<14 {
+            for position in 0..<15 {
                 let request = generator.request(casePosition: position)
                 let hops = UInt8(truncatingIfNeeded: generator.random.next())
                 casesSeen.insert(Self.caseName(request))
@@ -55,7 +56,7 @@ final class ForwardCodecRoundTripTests: XCTestCase {
                 XCTAssertEqual(decoded.hops, hops)
             }
         }
-        XCTAssertEqual(casesSeen.count, 14, "every request case was generated: \(casesSeen.sorted())")
+        XCTAssertEqual(casesSeen.count, 15, "every request case was generated: \(casesSeen.sorted())")
     }
 
     func testEveryResponseRoundTrips() throws {

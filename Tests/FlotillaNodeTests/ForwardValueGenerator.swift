@@ -45,6 +45,7 @@ struct ForwardValueGenerator {
         case 10: return .remove(shard: number(), node: number())
         case 11: return .transfer(shard: number(), node: number())
         case 12: return .snapshot(shard: number())
+        case 13: return .replicaStatus(shard: number(), node: number())
         default: return .export(shard: number(), directory: text())
         }
     }
