@@ -55,11 +55,20 @@ struct Status: ParsableCommand {
             shards = Array(1...count)
         }
         var answers: [ClusterStatusTable.ShardAnswers] = []
+        // A host that did not answer for one shard is not asked again: each try waits out a
+        // relay timeout, and a cluster with a host down should still be shown at once.
+        var unreachable: Set<UInt64> = []
         for number in shards {
             let overview = ClusterStatusTable.Answer(line: number == (shard ?? 1) ? first : try ask("STATUS \(number)"))
             var replicas: [(node: UInt64, answer: ClusterStatusTable.Answer)] = []
             for node in overview.fields.map(ClusterStatusTable.members(of:)) ?? [] {
-                replicas.append((node, ClusterStatusTable.Answer(line: try ask("STATUS \(number) \(node)"))))
+                if unreachable.contains(node) {
+                    replicas.append((node, .failed("ERR UNREACHABLE")))
+                    continue
+                }
+                let line = try ask("STATUS \(number) \(node)")
+                if line.hasPrefix("ERR NO_LEADER") || line.hasPrefix("ERR TIMEOUT") { unreachable.insert(node) }
+                replicas.append((node, ClusterStatusTable.Answer(line: line)))
             }
             answers.append(.init(shard: number, overview: overview, replicas: replicas))
         }

@@ -22,6 +22,25 @@ public struct ShardStatus: Sendable, Equatable {
     /// that a tool asking one shard learns how many there are.
     public var shardCount: UInt64 = 0
 
+    public init(shard: ShardID, replica: ReplicaID, role: RaftRole, leader: ReplicaID, term: Term, commit: LogIndex,
+                applied: LogIndex, last: LogIndex, snapshot: LogIndex, membership: Membership, keys: Int, quiet: Bool,
+                lagEntries: [ReplicaID: UInt64] = [:], shardCount: UInt64 = 0) {
+        self.shard = shard
+        self.replica = replica
+        self.role = role
+        self.leader = leader
+        self.term = term
+        self.commit = commit
+        self.applied = applied
+        self.last = last
+        self.snapshot = snapshot
+        self.membership = membership
+        self.keys = keys
+        self.quiet = quiet
+        self.lagEntries = lagEntries
+        self.shardCount = shardCount
+    }
+
     /// `name=value` pairs, as the line protocol prints them.
     public var line: String {
         let voters = membership.voters.map(\.description).joined(separator: ",")
