@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
@@ -62,11 +64,28 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        // The `flotilla` command: serve, restore, export, bench.
+        // Metrics (swift-metrics over swift-prometheus), the /metrics and /health listener
+        // (NIOHTTP1), the health decision and the `flotilla status` table. Reads the host from
+        // the outside: nothing below it imports metrics.
+        .target(name: "FlotillaObservability", dependencies: [
+            "FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaServer", "FlotillaTransport",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "FlotillaObservabilityTests", dependencies: [
+            "FlotillaObservability", "FlotillaHost", "FlotillaRaft", "FlotillaServer",
+        ]),
+        // The `flotilla` command: serve, restore, export, bench, status.
         .executableTarget(name: "FlotillaCommand", dependencies: [
             "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
+            "FlotillaObservability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // A running host assembled: the LMDB store behind the NodeHost, first boot, restore.
         .target(name: "FlotillaNode", dependencies: [

@@ -5,5 +5,9 @@ struct Flotilla: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flotilla",
         abstract: "A replicated key-value store: many Raft groups per host, one LMDB log per host.",
-        subcommands: [Serve.self, Restore.self, Export.self, Bench.self])
+        version: Flotilla.version,
+        subcommands: [Serve.self, Restore.self, Export.self, Bench.self, Status.self])
+
+    /// The one place the version is written (`flotilla --version`).
+    static let version = "0.13.0"
 }

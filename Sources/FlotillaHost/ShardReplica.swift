@@ -54,6 +54,11 @@ final class ShardReplica {
     var sweep: (position: (index: LogIndex, term: Term), keys: [[UInt8]], deadline: UInt64)?
     /// Quiesced at the last tick; stays so until activity resets `ticksSinceActivity`.
     var isQuiet = false
+    /// The last log index present when the replica was started: membership changes at or
+    /// below it are replayed, not new, and are logged at debug.
+    var replayedThrough: LogIndex = .zero
+    /// The role last announced as an event (to tell "lost leadership" from other changes).
+    var announcedRole: RaftRole = .follower
 
     init(shard: ShardID, node: RaftNode, log: ReplicaLogView) {
         self.shard = shard
@@ -71,7 +76,15 @@ final class ShardReplica {
     var status: ShardStatus {
         ShardStatus(shard: shard, replica: node.id, role: node.role, leader: node.leader, term: node.term,
                     commit: node.commitIndex, applied: node.appliedIndex, last: node.lastIndex,
-                    snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count, quiet: isQuiet)
+                    snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count, quiet: isQuiet,
+                    lagEntries: lagEntries)
+    }
+
+    /// On a leader, each other member's distance from the leader's last index; empty elsewhere.
+    var lagEntries: [ReplicaID: UInt64] {
+        guard node.role == .leader else { return [:] }
+        let last = node.lastIndex.rawValue
+        return node.followerProgress.mapValues { last > $0.match.rawValue ? last - $0.match.rawValue : 0 }
     }
 
     /// Fails every waiting request (shutdown, or the replica left the shard). A waiting proposal

@@ -111,6 +111,7 @@ final class StepWorker: @unchecked Sendable {
         case .propose(let shard, let command, let continuation):
             guard let replica = replica(shard, continuation) else { return }
             guard replica.pendingCount < configuration.pendingRequestsMax else {
+                HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
                 return
             }
@@ -130,6 +131,7 @@ final class StepWorker: @unchecked Sendable {
                 return
             }
             guard replica.pendingCount < configuration.pendingRequestsMax else {
+                HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
                 return
             }
@@ -145,7 +147,9 @@ final class StepWorker: @unchecked Sendable {
             // Asking for status is not activity (an idle shard stays quiet while watched), and
             // a removed replica still describes itself.
             if let replica = replicas[shard] {
-                continuation.resume(returning: .status(replica.status))
+                var status = replica.status
+                status.shardCount = context.shardCount.load(ordering: .acquiring)
+                continuation.resume(returning: .status(status))
             } else {
                 continuation.resume(returning: .failure(.unknownShard(shard)))
             }
@@ -181,6 +185,7 @@ final class StepWorker: @unchecked Sendable {
             replica.node.step(shardMessage.message)
             touched.insert(shardMessage.shard)
         case .snapshotSent(let shard, let peer, let succeeded):
+            if !succeeded { context.events(HostEvent(.warning, "sending a snapshot failed", shard: shard, peer: peer)) }
             replicas[shard]?.node.reportSnapshot(to: peer, succeeded: succeeded)
             if !succeeded { replicas[shard]?.node.reportUnreachable(peer) }
             touched.insert(shard)
@@ -190,7 +195,7 @@ final class StepWorker: @unchecked Sendable {
                 replicas[shard] = try restoreReplica(stored)
                 touched.insert(shard)
             } catch {
-                context.events("shard \(shard): cannot start replica: \(error)")
+                context.events(HostEvent(.error, "cannot start replica: \(error)", shard: shard))
             }
         case .persisted(let id, let failure):
             persisted(id, failure: failure)
@@ -341,6 +346,7 @@ final class StepWorker: @unchecked Sendable {
         replica.stateMachine = stateMachine
         replica.lastSnapshotIndex = applied
         replica.writtenHardState = stored.hardState
+        replica.replayedThrough = stored.lastIndex
         publish(replica)
         return replica
     }
@@ -358,7 +364,7 @@ final class StepWorker: @unchecked Sendable {
         do {
             try context.store.persist([update])
         } catch {
-            context.events("shard \(shardMessage.shard): cannot record joining replica: \(error)")
+            context.events(HostEvent(.error, "cannot record joining replica: \(error)", shard: shardMessage.shard))
             return nil
         }
         let stored = StoredReplica(shard: shardMessage.shard, record: ReplicaRecord(origin: .join), hardState: HardState(),
@@ -366,7 +372,8 @@ final class StepWorker: @unchecked Sendable {
         guard let replica = try? restoreReplica(stored) else { return nil }
         replicas[shardMessage.shard] = replica
         touched.insert(shardMessage.shard)
-        context.events("shard \(shardMessage.shard): joined, contacted by leader \(shardMessage.message.from)")
+        context.events(HostEvent(.info, "joined the shard, contacted by its leader", shard: shardMessage.shard, term: shardMessage.message.term,
+                                  peer: shardMessage.message.from))
         return replica
     }
 
@@ -417,7 +424,7 @@ final class StepWorker: @unchecked Sendable {
                 let file = snapshotPath(replica.shard, metadata)
                 ensureDirectory(for: replica.shard)
                 if rename(received.file, file) != 0 {
-                    context.events("shard \(replica.shard): cannot move received snapshot: \(String(cString: strerror(errno)))")
+                    context.events(HostEvent(.error, "cannot move received snapshot: \(String(cString: strerror(errno)))", shard: replica.shard))
                 }
                 update.snapshot = StoredSnapshot(metadata: metadata, file: file)
                 replica.receivedSnapshots[metadata.index] = (received.stateMachine, file)
@@ -488,7 +495,7 @@ final class StepWorker: @unchecked Sendable {
             return
         }
         if let failure {
-            context.events("log store write failed, retrying: \(failure)")
+            context.events(HostEvent(.error, "log store write failed, retrying: \(failure)"))
             for replica in replicas.values { replica.failAll(.failed("log store write failed: \(failure)")) }
             persist(shards.map(\.update))
         }
@@ -543,7 +550,7 @@ final class StepWorker: @unchecked Sendable {
             } catch {
                 attempt += 1
                 if attempt == 1 || attempt % 50 == 0 {
-                    context.events("log store write failed (attempt \(attempt)), retrying: \(error)")
+                    context.events(HostEvent(.error, "log store write failed (attempt \(attempt)), retrying: \(error)"))
                 }
                 if attempt == 1 {
                     for replica in replicas.values { replica.failAll(.failed("log store write failed: \(error)")) }
@@ -575,7 +582,7 @@ final class StepWorker: @unchecked Sendable {
         let queue = self.queue
         let shard = replica.shard
         let peer = message.message.to
-        context.events("shard \(shard): sending snapshot \(replica.log.snapshot.index) to \(peer)")
+        context.events(HostEvent(.info, "sending snapshot \(replica.log.snapshot.index)", shard: shard, term: replica.node.term, peer: peer))
         context.transport.sendSnapshot(message, file: file) { succeeded in
             queue.push(.snapshotSent(shard, peer, succeeded: succeeded), force: true)
         }
@@ -594,7 +601,10 @@ final class StepWorker: @unchecked Sendable {
                 }
             case .membershipChange(let change):
                 membershipChanged = true
-                context.events("shard \(replica.shard): applied \(change) at \(entry.index)")
+                // Replaying the log at start applies every change again: those lines would say
+                // nothing new (the host logs one summary line for its replicas instead).
+                let level: HostEvent.Level = entry.index <= replica.replayedThrough ? .debug : .info
+                context.events(HostEvent(level, "applied \(change) at \(entry.index)", shard: replica.shard, term: entry.term))
             case .empty:
                 break
             }
@@ -637,7 +647,9 @@ final class StepWorker: @unchecked Sendable {
                 pending.continuation.resume(returning: .failure(.timeout))
             }
             replica.appliedThrough = metadata.index
-            context.events("shard \(replica.shard): installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)")
+            HostCounters.increment(context.counters.snapshotsInstalled)
+            context.events(HostEvent(.info, "installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)",
+                                     shard: replica.shard, term: metadata.term))
         }
         if ready.snapshot != nil {
             replica.confirmedReads.append(contentsOf: ready.readStates)
@@ -655,12 +667,7 @@ final class StepWorker: @unchecked Sendable {
                 replica.pendingReads = [:]
                 replica.confirmedReads = []
             }
-            if change.role == .leader {
-                context.events("shard \(replica.shard): leader elected: \(change.leader) term \(change.term)")
-            }
-            if change.role == .removed {
-                context.events("shard \(replica.shard): this replica was removed")
-            }
+            announce(change, on: replica)
         }
         if advance { replica.node.advance(ready) }
         if ready.roleChange != nil || membershipChanged || ready.snapshot != nil { publish(replica) }
@@ -668,6 +675,34 @@ final class StepWorker: @unchecked Sendable {
         serveReads(replica)
         resolveTransfers(replica)
         maybeSnapshot(replica)
+    }
+
+    /// One event per change of role that an operator cares about: an election started, won,
+    /// leadership lost, a replica removed. Learning of a new leader is debug (every follower of
+    /// every shard would log it at each election).
+    private func announce(_ change: Ready.RoleChange, on replica: ShardReplica) {
+        let previous = replica.announcedRole
+        replica.announcedRole = change.role
+        let shard = replica.shard
+        switch change.role {
+        case .leader:
+            HostCounters.increment(context.counters.leadershipsWon)
+            context.events(HostEvent(.info, "won the election: leader", shard: shard, term: change.term))
+        case .candidate:
+            HostCounters.increment(context.counters.electionsStarted)
+            context.events(HostEvent(previous == .leader ? .info : .debug,
+                                     previous == .leader ? "lost leadership; started an election" : "started an election",
+                                     shard: shard, term: change.term))
+        case .removed:
+            context.events(HostEvent(.notice, "this replica was removed from the shard", shard: shard, term: change.term))
+        case .follower, .observer, .preCandidate:
+            if previous == .leader {
+                context.events(HostEvent(.info, "lost leadership" + (change.leader == .none ? "" : " to \(change.leader)"),
+                                         shard: shard, term: change.term, peer: change.leader == .none ? nil : change.leader))
+            } else if change.leader != .none {
+                context.events(HostEvent(.debug, "following leader \(change.leader)", shard: shard, term: change.term, peer: change.leader))
+            }
+        }
     }
 
     /// Takes the automatic snapshot when due. Never while the shard has writes in flight (the
@@ -682,7 +717,7 @@ final class StepWorker: @unchecked Sendable {
         do {
             _ = try takeSnapshot(replica)
         } catch {
-            context.events("shard \(replica.shard): automatic snapshot failed: \(error)")
+            context.events(HostEvent(.error, "automatic snapshot failed: \(error)", shard: replica.shard))
         }
     }
 

@@ -37,6 +37,7 @@ enum ForwardCodec {
             writer.write(UInt8(22)); writer.write(shard); writer.write(position); writer.write(UInt64(max(0, count)))
         case .keyCount(let shard): writer.write(UInt8(23)); writer.write(shard)
         case .shardCount: writer.write(UInt8(24))
+        case .replicaStatus(let shard, let node): writer.write(UInt8(25)); writer.write(shard); writer.write(node)
         }
         return writer.bytes
     }
@@ -80,6 +81,7 @@ enum ForwardCodec {
             request = .scan(shard: shard, position: position, count: Int(count))
         case 23: request = .keyCount(shard: try reader.readUInt64())
         case 24: request = .shardCount
+        case 25: request = .replicaStatus(shard: try reader.readUInt64(), node: try reader.readUInt64())
         case let tag: throw .invalid("forwarded request tag \(tag)")
         }
         return (request, hops)

@@ -100,6 +100,10 @@ public final class ClientProtocolServer: Sendable {
     /// Requests still being answered by the handler.
     public var requestsInFlight: Int { inflight.current }
 
+    /// Requests answered `ERR BUSY` because the server was at its in-flight limit (they never
+    /// reached the engine, so the engine's request counts miss them).
+    public var busyRefusals: UInt64 { inflight.refusedCount }
+
     /// Open client connections.
     public var connectionCount: Int { connections.count }
 

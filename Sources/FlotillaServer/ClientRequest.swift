@@ -32,6 +32,9 @@ public enum ClientRequest: Equatable, Sendable {
     case shard(key: [UInt8])
     case ping
     case status(shard: UInt64)
+    /// `STATUS <shard> <node>`: the replica on that host as it sees itself (relayed there), so
+    /// that `flotilla status` can show every replica of a shard through one host.
+    case replicaStatus(shard: UInt64, node: UInt64)
     case addObserver(shard: UInt64, node: UInt64, address: String)
     case promote(shard: UInt64, node: UInt64)
     case remove(shard: UInt64, node: UInt64)

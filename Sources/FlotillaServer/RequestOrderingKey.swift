@@ -16,7 +16,7 @@ enum RequestOrderingKey: Hashable {
         case .addObserver(let shard, _, _), .promote(let shard, _), .remove(let shard, _), .transfer(let shard, _),
              .snapshot(let shard), .export(let shard, _):
             self = .shard(shard)
-        case .shard, .ping, .status, .scan, .keyCount, .shardCount:
+        case .shard, .ping, .status, .replicaStatus, .scan, .keyCount, .shardCount:
             return nil
         }
     }

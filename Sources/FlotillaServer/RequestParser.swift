@@ -53,6 +53,11 @@ public enum RequestParser {
         case "PING":
             guard rest == nil else { return bad("PING takes no arguments") }
             return .success(.ping)
+        case "STATUS" where rest.map({ $0.contains(UInt8(ascii: " ")) }) == true:
+            guard let tokens = tokens(rest, count: 2, usage: ""), let shard = shardNumber(tokens[0]), let node = positive(tokens[1]) else {
+                return bad("STATUS takes a shard number and optionally a node id: STATUS <shard> [<node>]")
+            }
+            return .success(.replicaStatus(shard: shard, node: node))
         case "STATUS", "SNAPSHOT":
             guard let tokens = tokens(rest, count: 1, usage: ""), let shard = shardNumber(tokens[0]) else {
                 return bad("\(command) takes a shard number: \(command) <shard>")

@@ -59,7 +59,8 @@ final class MembershipTests: EndToEndTestCase {
             let mine = host4.status(shard)
             return mine["role"] == "observer" && mine["replica"] == "4" && (Int(mine["applied"] ?? "") ?? 0) >= commit
         }
-        try check(host4.log().contains("shard \(shard): installed snapshot"), "host 4 did not catch up by snapshot:\n\(host4.logTail())")
+        let installed = host4.log().split(separator: "\n").contains { $0.contains(" shard=\(shard) ") && $0.contains("installed snapshot") }
+        try check(installed, "host 4 did not catch up by snapshot:\n\(host4.logTail())")
         try checkEqual(idList(host4.status(shard)["voters"]), [1, 2, 3], "voters as host 4 sees them")
         try checkReadable(inShard, via: [host4], command: "STALE-GET")
 

@@ -18,6 +18,7 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .shard: return "shard"
         case .ping: return "ping"
         case .status: return "status"
+        case .replicaStatus: return "replicaStatus"
         case .addObserver: return "addObserver"
         case .promote: return "promote"
         case .remove: return "remove"

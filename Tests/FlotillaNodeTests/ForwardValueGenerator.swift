@@ -8,7 +8,7 @@ struct ForwardValueGenerator {
         .badRequest, .tooLarge, .unknownShard, .noLeader, .timeout, .notCaughtUp, .busy, .shuttingDown, .internalError,
     ]
 
-    static let requestCases = 24
+    static let requestCases = 25
     static let responseCases = 13
 
     var random: SeededRandom
@@ -60,7 +60,8 @@ struct ForwardValueGenerator {
         case 20: return .timeToLive(key: bytes())
         case 21: return .scan(shard: number(), position: number(), count: Int(random.next() % 5_000))
         case 22: return .keyCount(shard: number())
-        default: return .shardCount
+        case 23: return .shardCount
+        default: return .replicaStatus(shard: number(), node: number())
         }
     }
 
