@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaServer
 
 @main
 struct Flotilla: AsyncParsableCommand {
@@ -9,5 +10,5 @@ struct Flotilla: AsyncParsableCommand {
         subcommands: [Serve.self, Restore.self, Export.self, Bench.self, Status.self])
 
     /// The one place the version is written (`flotilla --version`).
-    static let version = "0.13.0"
+    static let version = FlotillaVersion.current
 }

@@ -24,6 +24,8 @@ final class HostContext: Sendable {
     /// expected to exit. Nothing is written or acknowledged after it.
     let failStop: @Sendable (String) -> Void
     let shards = Mutex<[ShardID: ShardInfo]>([:])
+    /// Writes snapshot files off the step workers.
+    let snapshotWriter = SnapshotWriter()
     let transferCounter = Atomic<UInt64>(1)
     let startNanoseconds: UInt64
     /// The cluster's identity; zero on a joining host until a peer tells it.

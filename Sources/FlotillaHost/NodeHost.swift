@@ -53,6 +53,7 @@ public final class NodeHost: HostMessageReceiver {
             return true
         }
         guard shouldStart else { return }
+        context.snapshotWriter.start()
         for (position, worker) in workers.enumerated() { worker.start(name: "flotilla-step-\(position)") }
         let interval = max(1, configuration.tickMilliseconds)
         let thread = Thread { [self] in
@@ -76,6 +77,8 @@ public final class NodeHost: HostMessageReceiver {
         tickerStop.signal()
         tickerDone.wait()
         for worker in workers { worker.stop() }
+        // After the workers: what they queued is written (or its file removed) before the end.
+        context.snapshotWriter.stop()
     }
 
     /// The cluster this host belongs to; zero on a joining host that has not heard from a peer.

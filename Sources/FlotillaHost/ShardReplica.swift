@@ -45,10 +45,11 @@ final class ShardReplica {
     /// Votes and acknowledgements of rounds that wrote nothing, waiting for the writes in
     /// flight (they may acknowledge entries those writes hold).
     var heldMessages: [Message] = []
-    /// Work that must see this shard's log in the store (a snapshot and its compaction).
-    var afterWrites: [() -> Void] = []
-    /// A snapshot is due: no new write is submitted until those in flight are durable.
-    var drainingForSnapshot = false
+    /// The index of the snapshot being written or recorded, if any (one at a time).
+    var snapshotInFlight: LogIndex?
+    /// Administrative `SNAPSHOT` requests waiting for a snapshot at or past the index applied
+    /// when they arrived.
+    var snapshotWaiters: [(minimum: LogIndex, continuation: HostContinuation)] = []
     var ticksSinceActivity = 0
     /// The leader's expiry sweep in the log and not yet applied: one at a time per shard.
     var sweep: (position: (index: LogIndex, term: Term), keys: [[UInt8]], deadline: UInt64)?

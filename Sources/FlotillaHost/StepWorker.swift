@@ -199,6 +199,10 @@ final class StepWorker: @unchecked Sendable {
             }
         case .persisted(let id, let failure):
             persisted(id, failure: failure)
+        case .snapshotWritten(let shard, let metadata, let file, let failure):
+            snapshotWritten(shard, metadata, file: file, failure: failure)
+        case .snapshotRecorded(let update, let failure):
+            snapshotRecorded(update, failure: failure)
         case .stop:
             break
         }
@@ -212,6 +216,14 @@ final class StepWorker: @unchecked Sendable {
             continuation.resume(returning: .failure(.shuttingDown))
         case .persisted(let id, let failure):
             persisted(id, failure: failure)
+        case .snapshotRecorded(let update, let failure):
+            snapshotRecorded(update, failure: failure)
+        case .snapshotWritten(let shard, _, let file, let failure):
+            if failure == nil { unlink(file) }
+            if let replica = replicas[shard] {
+                replica.snapshotInFlight = nil
+                answerSnapshotWaiters(replica, .failure(.shuttingDown))
+            }
         case .snapshotReceived(_, _, let file):
             unlink(file)
         case .messages, .tick, .snapshotSent, .addReplica, .stop:
@@ -283,32 +295,29 @@ final class StepWorker: @unchecked Sendable {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
         case .snapshot:
-            let snapshot = { [self] in
-                do {
-                    continuation.resume(returning: .index(try takeSnapshot(replica)))
-                } catch {
-                    continuation.resume(returning: .failure(.failed("snapshot failed: \(error)")))
-                }
-            }
-            // The compaction it records must find the log it compacts in the store.
-            if replica.writesInFlight > 0 {
-                replica.afterWrites.append(snapshot)
-                replica.drainingForSnapshot = true
-            } else {
-                snapshot()
-            }
+            startSnapshot(replica, waiter: continuation)
         case .export(let directory):
+            let absolute: String
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
-                let metadata = replica.node.snapshotMetadataAtApplied
-                let path = "\(absolute)/shard-\(replica.shard)-index-\(metadata.index).flsnap"
-                try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata),
-                                       stateMachine: replica.stateMachine, to: path)
-                continuation.resume(returning: .exported(metadata.index, path))
+                absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
             } catch {
-                continuation.resume(returning: .failure(.failed("export failed: \(error)")))
+                return continuation.resume(returning: .failure(.failed("export failed: \(error)")))
             }
+            let metadata = replica.node.snapshotMetadataAtApplied
+            let path = "\(absolute)/shard-\(replica.shard)-index-\(metadata.index).flsnap"
+            let header = snapshotHeader(replica.shard, metadata)
+            // A copy-on-write copy: written out on the snapshot thread, answered from there.
+            let stateMachine = replica.stateMachine
+            let submitted = context.snapshotWriter.submit {
+                do {
+                    try SnapshotFile.write(header, stateMachine: stateMachine, to: path)
+                    continuation.resume(returning: .exported(metadata.index, path))
+                } catch {
+                    continuation.resume(returning: .failure(.failed("export failed: \(error)")))
+                }
+            }
+            if !submitted { continuation.resume(returning: .failure(.busy("too many snapshots waiting to be written"))) }
         }
     }
 
@@ -391,9 +400,6 @@ final class StepWorker: @unchecked Sendable {
         touched = []
         for shard in candidates {
             guard let replica = replicas[shard] else { continue }
-            // A shard waiting to snapshot writes nothing new until its writes in flight are
-            // durable (under steady load it would otherwise never have none in flight).
-            if replica.drainingForSnapshot && replica.writesInFlight > 0 { continue }
             if replica.node.hasReady {
                 work.append((replica, replica.node.ready()))
             }
@@ -509,16 +515,9 @@ final class StepWorker: @unchecked Sendable {
             } else {
                 finish(shard.ready, on: replica, membershipChanged: shard.membershipChanged, advance: true)
             }
-            if replica.writesInFlight == 0 {
-                replica.drainingForSnapshot = false
-                if !replica.heldMessages.isEmpty {
-                    send(replica.heldMessages, from: replica)
-                    replica.heldMessages = []
-                }
-                let actions = replica.afterWrites
-                replica.afterWrites = []
-                for action in actions { action() }
-                maybeSnapshot(replica)
+            if replica.writesInFlight == 0 && !replica.heldMessages.isEmpty {
+                send(replica.heldMessages, from: replica)
+                replica.heldMessages = []
             }
             touched.insert(replica.shard)
         }
@@ -705,20 +704,11 @@ final class StepWorker: @unchecked Sendable {
         }
     }
 
-    /// Takes the automatic snapshot when due. Never while the shard has writes in flight (the
-    /// compaction it records must find the log it compacts in the store): the shard then stops
-    /// submitting writes until those are durable, and the snapshot is taken then.
+    /// Starts the automatic snapshot when due and none is being written.
     private func maybeSnapshot(_ replica: ShardReplica) {
-        guard replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
-        guard replica.writesInFlight == 0 else {
-            replica.drainingForSnapshot = true
-            return
-        }
-        do {
-            _ = try takeSnapshot(replica)
-        } catch {
-            context.events(HostEvent(.error, "automatic snapshot failed: \(error)", shard: replica.shard))
-        }
+        guard replica.snapshotInFlight == nil,
+              replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
+        startSnapshot(replica, waiter: nil)
     }
 
     /// A leader deletes the keys past their expiry through the log (a `sweep` entry stamped
@@ -783,26 +773,135 @@ final class StepWorker: @unchecked Sendable {
         try? FileManager.default.createDirectory(atPath: "\(context.snapshotDirectory)/shard-\(shard)", withIntermediateDirectories: true)
     }
 
-    /// Snapshots the state machine at the applied index, records it durably and compacts the
-    /// log behind it (keeping `compactionKeepEntries`).
-    private func takeSnapshot(_ replica: ShardReplica) throws -> LogIndex {
+    func snapshotHeader(_ shard: ShardID, _ metadata: SnapshotMetadata) -> SnapshotFile.Header {
+        .init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: shard,
+              shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata)
+    }
+
+    /// Snapshots the state machine at the applied index, in three steps that each leave the
+    /// worker free: the file is written and synced on the snapshot thread (from a copy-on-write
+    /// copy of the state machine); the record of it, with the compaction of the log behind it
+    /// (keeping `compactionKeepEntries`), is then written like any other round's write, after
+    /// every write already submitted for the shard, so the compaction finds the entries it
+    /// removes in the store; once that is durable the snapshot is current. `waiter` (an
+    /// administrative `SNAPSHOT`) is answered then; a snapshot already in progress answers it.
+    private func startSnapshot(_ replica: ShardReplica, waiter: HostContinuation?) {
         let metadata = replica.node.snapshotMetadataAtApplied
-        guard metadata.index > replica.log.snapshot.index else { return replica.log.snapshot.index }
+        if let waiter { replica.snapshotWaiters.append((metadata.index, waiter)) }
+        guard replica.snapshotInFlight == nil else { return }
+        guard metadata.index > replica.log.snapshot.index else {
+            answerSnapshotWaiters(replica, .index(replica.log.snapshot.index))
+            return
+        }
         ensureDirectory(for: replica.shard)
         let file = snapshotPath(replica.shard, metadata)
-        try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata),
-                               stateMachine: replica.stateMachine, to: file)
-        let previousFile = replica.log.snapshotFile
-        var update = ReplicaLogUpdate(shard: replica.shard)
+        let header = snapshotHeader(replica.shard, metadata)
+        let stateMachine = replica.stateMachine
+        let queue = self.queue
+        let shard = replica.shard
+        let submitted = context.snapshotWriter.submit {
+            var failure: String?
+            do {
+                try SnapshotFile.write(header, stateMachine: stateMachine, to: file)
+            } catch {
+                failure = "\(error)"
+            }
+            if !queue.push(.snapshotWritten(shard, metadata, file: file, failure: failure), force: true), failure == nil {
+                unlink(file)
+            }
+        }
+        guard submitted else {
+            answerSnapshotWaiters(replica, .failure(.busy("too many snapshots waiting to be written")))
+            return
+        }
+        replica.snapshotInFlight = metadata.index
+        replica.lastSnapshotIndex = metadata.index
+    }
+
+    /// The file of a snapshot is durable: record it (and compact) through the store.
+    private func snapshotWritten(_ shard: ShardID, _ metadata: SnapshotMetadata, file: String, failure: String?) {
+        guard let replica = replicas[shard] else {
+            if failure == nil { unlink(file) }
+            return
+        }
+        if let failure {
+            snapshotFailed(replica, "snapshot failed: \(failure)")
+            return
+        }
+        // A snapshot received meanwhile may have overtaken this one.
+        guard metadata.index > replica.log.snapshot.index, replica.node.role != .removed else {
+            unlink(file)
+            replica.snapshotInFlight = nil
+            answerSnapshotWaiters(replica, replica.node.role == .removed ? .failure(.unknownShard(shard)) : .index(replica.log.snapshot.index))
+            return
+        }
+        var update = ReplicaLogUpdate(shard: shard)
         update.snapshot = StoredSnapshot(metadata: metadata, file: file)
         let keep = configuration.compactionKeepEntries
         if metadata.index.rawValue > keep {
             update.compactThrough = LogIndex(metadata.index.rawValue - keep)
         }
-        persist([update])
-        replica.log.applied(update)
-        replica.lastSnapshotIndex = metadata.index
-        if let previousFile, previousFile != file { unlink(previousFile) }
-        return metadata.index
+        let queue = self.queue
+        let context = self.context
+        let recorded = update
+        replica.writesInFlight += 1
+        context.store.persist([update]) { result in
+            var failure: String?
+            if case .failure(let error) = result {
+                if let fatal = error as? HostStoreFailure {
+                    context.failStop(fatal.description)
+                    queue.push(.snapshotRecorded(recorded, failure: Self.failStopMarker), force: true)
+                    return
+                }
+                failure = "\(error)"
+            }
+            queue.push(.snapshotRecorded(recorded, failure: failure), force: true)
+        }
+    }
+
+    /// The record of a snapshot is durable: it is now the replica's current snapshot.
+    private func snapshotRecorded(_ update: ReplicaLogUpdate, failure: String?) {
+        if failure == Self.failStopMarker {
+            enterFailStop()
+            return
+        }
+        guard let replica = replicas[update.shard], let snapshot = update.snapshot else { return }
+        replica.writesInFlight -= 1
+        if replica.writesInFlight == 0 && !replica.heldMessages.isEmpty {
+            send(replica.heldMessages, from: replica)
+            replica.heldMessages = []
+        }
+        if let failure {
+            unlink(snapshot.file)
+            snapshotFailed(replica, "recording the snapshot failed: \(failure)")
+            return
+        }
+        replica.snapshotInFlight = nil
+        let previousFile = replica.log.snapshotFile
+        if snapshot.metadata.index > replica.log.snapshot.index {
+            replica.log.applied(update)
+            if let previousFile, previousFile != snapshot.file { unlink(previousFile) }
+        }
+        let recorded = max(snapshot.metadata.index, replica.log.snapshot.index)
+        answerSnapshotWaiters(replica, .index(recorded), through: recorded)
+        // Requests that came after this snapshot began want a newer one.
+        if !replica.snapshotWaiters.isEmpty { startSnapshot(replica, waiter: nil) }
+        touched.insert(replica.shard)
+    }
+
+    /// A snapshot that could not be written or recorded: waiters hear why, and the next one is
+    /// due again at once.
+    private func snapshotFailed(_ replica: ShardReplica, _ reason: String) {
+        replica.snapshotInFlight = nil
+        replica.lastSnapshotIndex = replica.log.snapshot.index
+        context.events(HostEvent(.error, reason, shard: replica.shard))
+        answerSnapshotWaiters(replica, .failure(.failed(reason)))
+    }
+
+    /// Answers the waiters (those content with a snapshot at `index` or older, when given).
+    private func answerSnapshotWaiters(_ replica: ShardReplica, _ response: HostResponse, through index: LogIndex? = nil) {
+        let answered = replica.snapshotWaiters.filter { index == nil || $0.minimum <= index! }
+        replica.snapshotWaiters.removeAll { index == nil || $0.minimum <= index! }
+        for waiter in answered { waiter.continuation.resume(returning: response) }
     }
 }
