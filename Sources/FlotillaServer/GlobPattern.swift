@@ -51,7 +51,8 @@ struct GlobPattern: Sendable {
                 if pattern[cursor] == UInt8(ascii: "\\"), cursor + 1 < pattern.count {
                     if pattern[cursor + 1] == byte { matched = true }
                     cursor += 2
-                } else if cursor + 2 < pattern.count, pattern[cursor + 1] == UInt8(ascii: "-"), pattern[cursor + 2] != UInt8(ascii: "]") {
+                } else if cursor + 2 < pattern.count, pattern[cursor + 1] == UInt8(ascii: "-") {
+                    // As in Redis, the byte after `-` ends the range even when it is `]`.
                     let low = min(pattern[cursor], pattern[cursor + 2])
                     let high = max(pattern[cursor], pattern[cursor + 2])
                     if byte >= low && byte <= high { matched = true }

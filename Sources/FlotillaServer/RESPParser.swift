@@ -74,7 +74,9 @@ public struct RESPParser: Sendable {
                 guard let newline = chunk[index...].firstIndex(of: UInt8(ascii: "\n")) else {
                     line.append(contentsOf: chunk[index...])
                     index = chunk.endIndex
-                    if line.count > Self.headerBytesMax { return fail(&events, .protocolError("Protocol error: invalid length line")) }
+                    // One more byte than a header may hold: its `\r`, which the line end may
+                    // still follow (how the bytes are split must not change the verdict).
+                    if line.count > Self.headerBytesMax + 1 { return fail(&events, .protocolError("Protocol error: invalid length line")) }
                     continue
                 }
                 line.append(contentsOf: chunk[index..<newline])
@@ -202,8 +204,8 @@ public struct RESPParser: Sendable {
 
     /// Splits an inline command into words as Redis does: spaces and tabs separate words;
     /// `"..."` may hold spaces and the escapes `\n \r \t \b \a \\ \" \xHH`; `'...'` may hold
-    /// spaces and `\'`. Nil when a quote is not closed or is followed by something other than
-    /// a space.
+    /// spaces and `\'`; a quote may open in the middle of a word. Nil when a quote is not closed
+    /// or its closing is followed by something other than a space.
     static func splitInline(_ line: [UInt8]) -> [[UInt8]]? {
         var words: [[UInt8]] = []
         var index = 0
@@ -220,55 +222,43 @@ public struct RESPParser: Sendable {
             while index < line.count, isSpace(line[index]) { index += 1 }
             guard index < line.count else { return words }
             var word: [UInt8] = []
-            if line[index] == UInt8(ascii: "\"") {
-                index += 1
-                while true {
-                    guard index < line.count else { return nil }
+            // The quote open in this word, if any: as in Redis, a quote may open anywhere in a
+            // word (`a"b c"` is `ab c`), and its closing ends the word.
+            var quote: UInt8?
+            scanning: while true {
+                guard let open = quote else {
+                    guard index < line.count, !isSpace(line[index]) else { break scanning }
                     let byte = line[index]
-                    if byte == UInt8(ascii: "\\"), index + 3 < line.count, line[index + 1] == UInt8(ascii: "x"),
-                       let high = hexValue(line[index + 2]), let low = hexValue(line[index + 3]) {
-                        word.append(high << 4 | low)
-                        index += 4
-                    } else if byte == UInt8(ascii: "\\"), index + 1 < line.count {
-                        let escaped = line[index + 1]
-                        switch escaped {
-                        case UInt8(ascii: "n"): word.append(0x0A)
-                        case UInt8(ascii: "r"): word.append(0x0D)
-                        case UInt8(ascii: "t"): word.append(0x09)
-                        case UInt8(ascii: "b"): word.append(0x08)
-                        case UInt8(ascii: "a"): word.append(0x07)
-                        default: word.append(escaped)
-                        }
-                        index += 2
-                    } else if byte == UInt8(ascii: "\"") {
-                        index += 1
-                        guard index == line.count || isSpace(line[index]) else { return nil }
-                        break
-                    } else {
-                        word.append(byte)
-                        index += 1
-                    }
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") { quote = byte } else { word.append(byte) }
+                    index += 1
+                    continue
                 }
-            } else if line[index] == UInt8(ascii: "'") {
-                index += 1
-                while true {
-                    guard index < line.count else { return nil }
-                    let byte = line[index]
-                    if byte == UInt8(ascii: "\\"), index + 1 < line.count, line[index + 1] == UInt8(ascii: "'") {
-                        word.append(UInt8(ascii: "'"))
-                        index += 2
-                    } else if byte == UInt8(ascii: "'") {
-                        index += 1
-                        guard index == line.count || isSpace(line[index]) else { return nil }
-                        break
-                    } else {
-                        word.append(byte)
-                        index += 1
+                guard index < line.count else { return nil }
+                let byte = line[index]
+                if open == UInt8(ascii: "\""), byte == UInt8(ascii: "\\"), index + 3 < line.count, line[index + 1] == UInt8(ascii: "x"),
+                   let high = hexValue(line[index + 2]), let low = hexValue(line[index + 3]) {
+                    word.append(high << 4 | low)
+                    index += 4
+                } else if open == UInt8(ascii: "\""), byte == UInt8(ascii: "\\"), index + 1 < line.count {
+                    let escaped = line[index + 1]
+                    switch escaped {
+                    case UInt8(ascii: "n"): word.append(0x0A)
+                    case UInt8(ascii: "r"): word.append(0x0D)
+                    case UInt8(ascii: "t"): word.append(0x09)
+                    case UInt8(ascii: "b"): word.append(0x08)
+                    case UInt8(ascii: "a"): word.append(0x07)
+                    default: word.append(escaped)
                     }
-                }
-            } else {
-                while index < line.count, !isSpace(line[index]) {
-                    word.append(line[index])
+                    index += 2
+                } else if open == UInt8(ascii: "'"), byte == UInt8(ascii: "\\"), index + 1 < line.count, line[index + 1] == UInt8(ascii: "'") {
+                    word.append(UInt8(ascii: "'"))
+                    index += 2
+                } else if byte == open {
+                    index += 1
+                    guard index == line.count || isSpace(line[index]) else { return nil }
+                    break scanning
+                } else {
+                    word.append(byte)
                     index += 1
                 }
             }
