@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
@@ -33,7 +36,10 @@ let package = Package(
         // The NodeHost: many shards per process, the key-value state machine, snapshots.
         // Naming threads for the kernel (perf, top), shared by the host and the log store.
         .target(name: "FlotillaThreads"),
-        .target(name: "FlotillaHost", dependencies: ["FlotillaRaft", "FlotillaThreads"]),
+        .target(name: "FlotillaHost", dependencies: [
+            "FlotillaRaft", "FlotillaThreads",
+            .product(name: "HeapModule", package: "swift-collections"),
+        ]),
         .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
         // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.
         .target(name: "FlotillaTransport", dependencies: [
@@ -50,7 +56,8 @@ let package = Package(
         .target(name: "FlotillaEventLoop", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // The line protocol: pure parsing and rendering, and a thin SwiftNIO server.
         .target(name: "FlotillaServer", dependencies: [
-            "FlotillaEventLoop",
+            "FlotillaEventLoop", "FlotillaHost",
+            .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -61,11 +68,28 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        // The `flotilla` command: serve, restore, export, bench.
+        // Metrics (swift-metrics over swift-prometheus), the /metrics and /health listener
+        // (NIOHTTP1), the health decision and the `flotilla status` table. Reads the host from
+        // the outside: nothing below it imports metrics.
+        .target(name: "FlotillaObservability", dependencies: [
+            "FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaServer", "FlotillaTransport",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "FlotillaObservabilityTests", dependencies: [
+            "FlotillaObservability", "FlotillaHost", "FlotillaRaft", "FlotillaServer",
+        ]),
+        // The `flotilla` command: serve, restore, export, bench, status.
         .executableTarget(name: "FlotillaCommand", dependencies: [
             "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
+            "FlotillaObservability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // `flotilla`'s command lines parsed without running them: flags, defaults, refusals.
         .testTarget(name: "FlotillaCommandTests", dependencies: [

@@ -1,11 +1,15 @@
 import ArgumentParser
 import Dispatch
+import FlotillaHost
 import FlotillaNode
+import FlotillaObservability
 import FlotillaRaft
 import FlotillaServer
 import FlotillaTransport
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 /// `flotilla serve`: run a host (SPEC "flotilla serve").
 struct Serve: AsyncParsableCommand {
@@ -23,6 +27,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("client-addr"), help: "Where the line protocol is served.")
     var clientAddress = "127.0.0.1:7301"
 
+    @Option(name: .customLong("redis-addr"), help: "Where the Redis protocol (RESP2) is served, or 'none' (default: the --client-addr host, its port + 78).")
+    var redisAddress: String?
+
     @Option(name: .customLong("members"), help: "The initial voters, ID=HOST:PORT,... (first boot only; default: this host alone).")
     var members: String?
 
@@ -31,6 +38,13 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(name: .customLong("join"), help: "First boot of a host an existing cluster will add with ADD-OBSERVER.")
     var join = false
+
+    @Option(name: .customLong("metrics-addr"),
+            help: "Where GET /metrics (Prometheus text) and GET /health are served; 'none' turns it off (default: the --client-addr host, its port + 200).")
+    var metricsAddress: String?
+
+    @Option(name: .customLong("log-level"), help: "Least severe log lines written to stderr: trace, debug, info, notice, warning, error.")
+    var logLevel: LogLevel = .info
 
     @Option(name: .customLong("tick-ms"), help: .hidden)
     var tickMilliseconds = 50
@@ -51,12 +65,14 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let level = logLevel.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
+            handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "flotilla.node-\(nodeID)")
+        var logger = Logger(label: "flotilla")
+        logger[metadataKey: "node"] = "\(nodeID)"
         do {
             let memberList = try MemberList.parse(members ?? "\(nodeID)=\(raftAddress)")
             guard let client = splitHostPort(clientAddress) else {
@@ -71,30 +87,89 @@ struct Serve: AsyncParsableCommand {
                 guard threads >= 1 && threads <= 256 else { throw HostRuntimeError.invalidOption("--threads must be 1...256") }
                 options.threadCount = threads
             }
-            let runtime = try HostRuntime.open(options) { event in logger.info("\(event)") }
+            let metricsListen = try metricsListenAddress(client: client)
+            let eventLogger = HostEventLogger(logger: logger)
+            let runtime = try HostRuntime.open(options) { event in eventLogger.log(event) }
+            let metrics = HostMetrics()
+            // Anything else in the process that speaks swift-metrics lands in the same /metrics.
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+            let observer = HostObserver(runtime: runtime, metrics: metrics)
             try runtime.start()
-            let router = HostRequestRouter(runtime: runtime)
-            let server: LineProtocolServer
+            let router = HostRequestRouter(runtime: runtime, recorder: metrics)
+            let server: ClientProtocolServer
             do {
-                server = try LineProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router, sharing: runtime.eventLoopGroup)
+                server = try ClientProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router, sharing: runtime.eventLoopGroup)
             } catch {
                 runtime.stop()
                 throw HostRuntimeError.startup(ListenFailure.message(flag: "--client-addr", address: clientAddress, error: error))
             }
-            logger.info("node \(nodeID) serving clients on \(clientAddress), peers on \(raftAddress), data in \(dataDirectory)")
+            var redisServer: ClientProtocolServer?
+            let redisListen = redisAddress ?? "\(client.host):\(client.port + 78)"
+            if redisListen != "none" {
+                guard let redis = splitHostPort(redisListen) else {
+                    server.shutdown()
+                    runtime.stop()
+                    throw HostRuntimeError.invalidOption("--redis-addr '\(redisListen)' is not HOST:PORT or none")
+                }
+                var configuration = ClientProtocolServer.Configuration(host: redis.host, port: redis.port)
+                configuration.clientProtocol = .redis
+                do {
+                    redisServer = try ClientProtocolServer(configuration: configuration, handler: router, sharing: runtime.eventLoopGroup)
+                } catch {
+                    server.shutdown()
+                    runtime.stop()
+                    throw HostRuntimeError.startup(ListenFailure.message(flag: "--redis-addr", address: redisListen, error: error))
+                }
+            }
+            observer.addServerBusyRefusals { server.busyRefusals }
+            if let redisServer { observer.addServerBusyRefusals { redisServer.busyRefusals } }
+            var metricsServer: MetricsHTTPServer?
+            if let metricsListen {
+                do {
+                    metricsServer = try MetricsHTTPServer(host: metricsListen.host, port: metricsListen.port, observing: observer,
+                                                          sharing: runtime.eventLoopGroup)
+                } catch {
+                    server.shutdown()
+                    redisServer?.shutdown()
+                    runtime.stop()
+                    throw HostRuntimeError.startup(ListenFailure.message(flag: "--metrics-addr", address: "\(metricsListen.host):\(metricsListen.port)",
+                                                                         error: error))
+                }
+            }
+            let metricsText = metricsListen.map { "metrics on \($0.host):\($0.port)" } ?? "metrics off"
+            let redisText = redisServer == nil ? "Redis protocol off" : "Redis protocol on \(redisListen)"
+            logger.notice("flotilla \(Flotilla.version) node \(nodeID) serving clients on \(clientAddress), \(redisText), peers on \(raftAddress), \(metricsText), data in \(dataDirectory)")
             let signal = await Self.waitForTermination()
-            logger.info("received \(signal): stopping")
+            logger.notice("received \(signal): stopping")
             // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up
             // to 3 s, then fail whatever still waits in the shards and flush the store.
-            let drained = await server.shutdownGracefully(drainTimeoutSeconds: 3)
-            if !drained { logger.info("requests still in flight after 3 s were failed") }
+            async let redisDrained = redisServer?.shutdownGracefully(drainTimeoutSeconds: 3) ?? true
+            let lineDrained = await server.shutdownGracefully(drainTimeoutSeconds: 3)
+            let drained = await redisDrained && lineDrained
+            if !drained { logger.warning("requests still in flight after 3 s were failed") }
             router.beginShutdown()
+            metricsServer?.shutdown()
             runtime.stop()
-            logger.info("stopped")
+            logger.notice("stopped")
         } catch let error as HostRuntimeError {
             FileHandle.standardError.write(Data("flotilla: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// `--metrics-addr`: nil for `none`; by default the client address's host, its port + 200.
+    func metricsListenAddress(client: (host: String, port: Int)) throws -> (host: String, port: Int)? {
+        guard let metricsAddress else {
+            guard client.port + 200 <= 65_535 else {
+                throw HostRuntimeError.invalidOption("--client-addr port \(client.port) leaves no default --metrics-addr (port + 200); give one or 'none'")
+            }
+            return (client.host, client.port + 200)
+        }
+        if metricsAddress == "none" { return nil }
+        guard let parsed = splitHostPort(metricsAddress) else {
+            throw HostRuntimeError.invalidOption("--metrics-addr '\(metricsAddress)' is not HOST:PORT or 'none'")
+        }
+        return parsed
     }
 
     /// Waits for SIGTERM or SIGINT.

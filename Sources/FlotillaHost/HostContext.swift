@@ -18,11 +18,14 @@ final class HostContext: Sendable {
     let store: any HostLogStore
     let transport: any HostTransport
     let snapshotDirectory: String
-    let events: @Sendable (String) -> Void
+    let events: HostEventSink
+    let counters: HostCounters
     /// Called once when the store fails for good (`HostStoreFailure`); the host's process is
     /// expected to exit. Nothing is written or acknowledged after it.
     let failStop: @Sendable (String) -> Void
     let shards = Mutex<[ShardID: ShardInfo]>([:])
+    /// Writes snapshot files off the step workers.
+    let snapshotWriter = SnapshotWriter()
     let transferCounter = Atomic<UInt64>(1)
     let startNanoseconds: UInt64
     /// The cluster's identity; zero on a joining host until a peer tells it.
@@ -31,12 +34,13 @@ final class HostContext: Sendable {
     let shardCount: Atomic<UInt64>
 
     init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
-         events: @escaping @Sendable (String) -> Void, failStop: @escaping @Sendable (String) -> Void) {
+         events: @escaping HostEventSink, counters: HostCounters, failStop: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
         self.failStop = failStop
         self.store = store
         self.transport = transport
         self.events = events
+        self.counters = counters
         snapshotDirectory = configuration.dataDirectory + "/snapshots"
         startNanoseconds = Self.monotonicNanoseconds()
         clusterIdentity = Atomic(configuration.clusterID)

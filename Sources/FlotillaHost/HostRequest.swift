@@ -1,7 +1,7 @@
 import FlotillaRaft
 
-/// What a caller of the NodeHost waits for; resumed exactly once by the shard's worker, on the
-/// worker's thread. A plain callback, not a continuation: a request on the hot path costs no
+/// What a caller of the NodeHost waits for; resumed exactly once, by the shard's worker on its
+/// thread (or, for an export, by the snapshot thread). A plain callback, not a continuation: a request on the hot path costs no
 /// `Task`, and the caller decides how the answer reaches its own thread (in a batch).
 struct HostContinuation: Sendable {
     let body: @Sendable (HostResponse) -> Void
@@ -11,7 +11,7 @@ struct HostContinuation: Sendable {
 
 enum HostResponse: Sendable {
     case applied(KeyValueResult)
-    case value([UInt8]?)
+    case answer(KeyValueAnswer)
     case done
     case index(LogIndex)
     case exported(LogIndex, String)
@@ -31,7 +31,7 @@ enum AdminOperation: Sendable {
 enum WorkItem: Sendable {
     case messages([ShardMessage])
     case propose(ShardID, KeyValueCommand, HostContinuation)
-    case read(ShardID, [UInt8], linearizable: Bool, HostContinuation)
+    case read(ShardID, KeyValueQuery, linearizable: Bool, HostContinuation)
     case admin(ShardID, AdminOperation, HostContinuation)
     case status(ShardID, HostContinuation)
     case tick
@@ -40,5 +40,9 @@ enum WorkItem: Sendable {
     case addReplica(StoredReplica?, ShardID, ReplicaRecord, bootstrap: [Entry])
     /// A round's write, submitted without waiting, is durable (or failed with `failure`).
     case persisted(UInt64, failure: String?)
+    /// The snapshot thread wrote (or failed to write) a snapshot file.
+    case snapshotWritten(ShardID, SnapshotMetadata, file: String, failure: String?)
+    /// The store recorded (or failed to record) a snapshot and its compaction.
+    case snapshotRecorded(ReplicaLogUpdate, failure: String?)
     case stop
 }

@@ -8,6 +8,8 @@ import Synchronization
 /// write per round; a ticker drives the logical clock; requests are asynchronous and bounded.
 public final class NodeHost: HostMessageReceiver {
     public let configuration: NodeHostConfiguration
+    /// Elections, busy refusals and installed snapshots, counted with atomics for the metrics.
+    public let counters = HostCounters()
     let context: HostContext
     let workers: [StepWorker]
     private let state = Mutex<LifeCycle>(.created)
@@ -21,11 +23,11 @@ public final class NodeHost: HostMessageReceiver {
     /// (`HostStoreFailure`: a failed sync, an I/O error, a refused batch); by default it writes
     /// the reason to standard error and exits the process with status 70.
     public init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
-                events: @escaping @Sendable (String) -> Void = { _ in },
+                events: @escaping HostEventSink = { _ in },
                 failStop: @escaping @Sendable (String) -> Void = NodeHost.exitOnStoreFailure) throws {
         self.configuration = configuration
         let context = HostContext(configuration: configuration, store: store, transport: transport, events: events,
-                                  failStop: failStop)
+                                  counters: counters, failStop: failStop)
         self.context = context
         let workerCount = max(1, configuration.workerCount)
         workers = (0..<workerCount).map { _ in StepWorker(context: context) }
@@ -51,6 +53,7 @@ public final class NodeHost: HostMessageReceiver {
             return true
         }
         guard shouldStart else { return }
+        context.snapshotWriter.start()
         for (position, worker) in workers.enumerated() { worker.start(name: "flotilla-step-\(position)") }
         let interval = max(1, configuration.tickMilliseconds)
         let thread = Thread { [self] in
@@ -74,6 +77,8 @@ public final class NodeHost: HostMessageReceiver {
         tickerStop.signal()
         tickerDone.wait()
         for worker in workers { worker.stop() }
+        // After the workers: what they queued is written (or its file removed) before the end.
+        context.snapshotWriter.stop()
     }
 
     /// The cluster this host belongs to; zero on a joining host that has not heard from a peer.
@@ -97,6 +102,33 @@ public final class NodeHost: HostMessageReceiver {
     /// path asks for both); nil when it holds no replica of it.
     public func roleAndLeader(in shard: ShardID) -> (role: RaftRole, leader: ReplicaID)? {
         context.shards.withLock { table in table[shard].map { ($0.role, $0.leader) } }
+    }
+
+    /// Every shard this host holds, with its role and the leader it knows, under one lock (the
+    /// health check and the metrics read it).
+    public var rolesAndLeaders: [(shard: ShardID, role: RaftRole, leader: ReplicaID, term: Term)] {
+        context.shards.withLock { table in
+            table.keys.sorted().map { shard in (shard, table[shard]!.role, table[shard]!.leader, table[shard]!.term) }
+        }
+    }
+
+    /// The `STATUS` of every replica this host holds, gathered from their step workers; calls
+    /// `completion` once, from a worker's thread, with them in shard order (a replica that
+    /// vanished meanwhile is left out).
+    public func statuses(completion: @escaping @Sendable ([ShardStatus]) -> Void) {
+        let shards = hostedShards
+        guard !shards.isEmpty else { return completion([]) }
+        let gathered = Mutex<(remaining: Int, statuses: [ShardStatus])>((shards.count, []))
+        for shard in shards {
+            status(shard) { result in
+                let done = gathered.withLock { state -> [ShardStatus]? in
+                    if case .success(let status) = result { state.statuses.append(status) }
+                    state.remaining -= 1
+                    return state.remaining == 0 ? state.statuses : nil
+                }
+                if let done { completion(done.sorted { $0.shard < $1.shard }) }
+            }
+        }
     }
 
     /// This host's role in `shard`, or nil when it holds no replica of it.
@@ -139,6 +171,7 @@ public final class NodeHost: HostMessageReceiver {
             return
         }
         if !worker(for: shard).queue.push(make(HostContinuation(body: body))) {
+            HostCounters.increment(context.counters.busyRefusals)
             body(.failure(.busy("step worker queue full")))
         }
     }
@@ -170,13 +203,29 @@ public final class NodeHost: HostMessageReceiver {
     /// follower or observer asks the leader for the read index, then serves it itself.
     public func read(_ shard: ShardID, key: [UInt8], linearizable: Bool,
                      completion: @escaping @Sendable (Result<[UInt8]?, NodeHostError>) -> Void) {
-        submit(shard, { .read(shard, key, linearizable: linearizable, $0) }) { response in
+        query(shard, .value(key: key), linearizable: linearizable) { result in
+            completion(result.flatMap { answer in
+                guard case .value(let value) = answer else { return .failure(.failed("unexpected answer to a read")) }
+                return .success(value)
+            })
+        }
+    }
+
+    /// Any read of the shard's state (a value, a time to live, a page of keys, the key
+    /// count), linearizable or stale as `read` is. Expiry is judged by this host's clock.
+    public func query(_ shard: ShardID, _ query: KeyValueQuery, linearizable: Bool,
+                      completion: @escaping @Sendable (Result<KeyValueAnswer, NodeHostError>) -> Void) {
+        submit(shard, { .read(shard, query, linearizable: linearizable, $0) }) { response in
             switch response {
-            case .value(let value): completion(.success(value))
+            case .answer(let answer): completion(.success(answer))
             case .failure(let error): completion(.failure(error))
             default: completion(.failure(.failed("unexpected answer to a read")))
             }
         }
+    }
+
+    public func query(_ shard: ShardID, _ query: KeyValueQuery, linearizable: Bool = true) async -> Result<KeyValueAnswer, NodeHostError> {
+        await awaiting { self.query(shard, query, linearizable: linearizable, completion: $0) }
     }
 
     public func read(_ shard: ShardID, key: [UInt8]) async -> Result<[UInt8]?, NodeHostError> {
@@ -313,7 +362,7 @@ public final class NodeHost: HostMessageReceiver {
             if !pushed { unlink(file) }
             return pushed
         } catch {
-            context.events("shard \(message.shard): refused snapshot from \(message.message.from): \(error)")
+            context.events(HostEvent(.warning, "refused snapshot: \(error)", shard: message.shard, peer: message.message.from))
             unlink(file)
             return false
         }

@@ -1,4 +1,7 @@
 import FlotillaRaft
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a NodeHost runs. Times are in milliseconds of the host's logical clock.
 public struct NodeHostConfiguration: Sendable {
@@ -28,6 +31,11 @@ public struct NodeHostConfiguration: Sendable {
     /// An idle shard (nothing proposed, nothing to replicate) stops ticking after this many
     /// ticks without activity; any message or request wakes it.
     public var quiesceAfterTicks: Int = 100
+    /// The wall clock (milliseconds since 1970) that stamps proposals and judges expiry on
+    /// reads. Replaceable so tests can move time.
+    public var wallClockMilliseconds: @Sendable () -> UInt64 = NodeHostConfiguration.systemWallClockMilliseconds
+    /// Keys a leader's expiry sweep deletes in one entry at most.
+    public var sweepKeysMax: Int = 256
 
     public init(nodeID: ReplicaID, clusterID: UInt64, dataDirectory: String) {
         self.nodeID = nodeID
@@ -43,5 +51,11 @@ public struct NodeHostConfiguration: Sendable {
         configuration.messageBytesMax = messageBytesMax
         configuration.randomSeed = seed
         return configuration
+    }
+
+    public static func systemWallClockMilliseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return UInt64(time.tv_sec) * 1_000 + UInt64(time.tv_nsec) / 1_000_000
     }
 }

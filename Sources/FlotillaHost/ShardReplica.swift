@@ -11,7 +11,7 @@ final class ShardReplica {
     }
 
     struct PendingRead {
-        var key: [UInt8]
+        var query: KeyValueQuery
         var deadline: UInt64
         var continuation: HostContinuation
     }
@@ -45,13 +45,21 @@ final class ShardReplica {
     /// Votes and acknowledgements of rounds that wrote nothing, waiting for the writes in
     /// flight (they may acknowledge entries those writes hold).
     var heldMessages: [Message] = []
-    /// Work that must see this shard's log in the store (a snapshot and its compaction).
-    var afterWrites: [() -> Void] = []
-    /// A snapshot is due: no new write is submitted until those in flight are durable.
-    var drainingForSnapshot = false
+    /// The index of the snapshot being written or recorded, if any (one at a time).
+    var snapshotInFlight: LogIndex?
+    /// Administrative `SNAPSHOT` requests waiting for a snapshot at or past the index applied
+    /// when they arrived.
+    var snapshotWaiters: [(minimum: LogIndex, continuation: HostContinuation)] = []
     var ticksSinceActivity = 0
+    /// The leader's expiry sweep in the log and not yet applied: one at a time per shard.
+    var sweep: (position: (index: LogIndex, term: Term), keys: [[UInt8]], deadline: UInt64)?
     /// Quiesced at the last tick; stays so until activity resets `ticksSinceActivity`.
     var isQuiet = false
+    /// The last log index present when the replica was started: membership changes at or
+    /// below it are replayed, not new, and are logged at debug.
+    var replayedThrough: LogIndex = .zero
+    /// The role last announced as an event (to tell "lost leadership" from other changes).
+    var announcedRole: RaftRole = .follower
 
     init(shard: ShardID, node: RaftNode, log: ReplicaLogView) {
         self.shard = shard
@@ -69,7 +77,15 @@ final class ShardReplica {
     var status: ShardStatus {
         ShardStatus(shard: shard, replica: node.id, role: node.role, leader: node.leader, term: node.term,
                     commit: node.commitIndex, applied: node.appliedIndex, last: node.lastIndex,
-                    snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count, quiet: isQuiet)
+                    snapshot: log.snapshot.index, membership: node.membership, keys: stateMachine.count, quiet: isQuiet,
+                    lagEntries: lagEntries)
+    }
+
+    /// On a leader, each other member's distance from the leader's last index; empty elsewhere.
+    var lagEntries: [ReplicaID: UInt64] {
+        guard node.role == .leader else { return [:] }
+        let last = node.lastIndex.rawValue
+        return node.followerProgress.mapValues { last > $0.match.rawValue ? last - $0.match.rawValue : 0 }
     }
 
     /// Fails every waiting request (shutdown, or the replica left the shard). A waiting proposal

@@ -6,13 +6,17 @@ import Glibc
 /// A self-contained snapshot of one shard on disk:
 ///
 ///     "FLOTSNAP" | format version u32 | cluster id u64 | shard u64 | shard count u64 | metadata
-///     | record count u64 | records (key blob, value blob)... | "SNAPEND!" | CRC-32C u32
+///     | record count u64 | records (key blob, value blob)...
+///     | expiry count u64 | expiries (key blob, unix milliseconds u64)... | "SNAPEND!" | CRC-32C u32
 ///
+/// Version 1 files (written before keys could expire) have no expiry section; they are still
+/// read.
 /// The checksum covers every byte before it. Files are written to a temporary name, synced
 /// and renamed, so a crash never leaves a half file that looks whole; a reader checks magic,
 /// version, lengths and checksum and refuses anything else without changing any state.
 public enum SnapshotFile {
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
+    static let readableVersions: ClosedRange<UInt32> = 1...2
     static let magic: [UInt8] = Array("FLOTSNAP".utf8)
     static let endMagic: [UInt8] = Array("SNAPEND!".utf8)
 
@@ -63,7 +67,14 @@ public enum SnapshotFile {
                 chunk = ByteWriter(capacity: 1 << 16)
             }
         }
+        var expiries = ByteWriter(capacity: 8 + stateMachine.expiries.count * 24)
+        expiries.write(UInt64(stateMachine.expiries.count))
+        for (key, expiry) in stateMachine.expiries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            expiries.writeBlob(key)
+            expiries.write(expiry)
+        }
         emit(chunk.bytes)
+        emit(expiries.bytes)
         emit(endMagic)
         var trailer = ByteWriter(capacity: 4)
         trailer.write(crc.checksum)
@@ -107,10 +118,11 @@ public enum SnapshotFile {
         guard bytes.count >= magic.count + 4 + endMagic.count + 4 else { throw .corrupt("\(source) is truncated (\(bytes.count) bytes)") }
         guard Array(bytes[0..<magic.count]) == magic else { throw .corrupt("\(source) is not a Flotilla snapshot (bad magic)") }
         var reader = ByteReader(bytes, position: magic.count)
+        let version: UInt32
         do {
-            let version = try reader.readUInt32()
-            guard version == formatVersion else {
-                throw SnapshotFileError.unsupportedVersion("\(source) has snapshot format version \(version); this build reads version \(formatVersion)")
+            version = try reader.readUInt32()
+            guard readableVersions.contains(version) else {
+                throw SnapshotFileError.unsupportedVersion("\(source) has snapshot format version \(version); this build reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)")
             }
         } catch let error as SnapshotFileError {
             throw error
@@ -138,8 +150,18 @@ public enum SnapshotFile {
                 let key = try reader.readBlob()
                 values[key] = try reader.readBlob()
             }
+            var expiries: [[UInt8]: UInt64] = [:]
+            if version >= 2 {
+                let expiryCount = try reader.readUInt64()
+                guard expiryCount <= count else { throw SnapshotFileError.corrupt("\(source) has more expiries than keys") }
+                for _ in 0..<expiryCount {
+                    let key = try reader.readBlob()
+                    guard values[key] != nil else { throw SnapshotFileError.corrupt("\(source) has an expiry for a missing key") }
+                    expiries[key] = try reader.readUInt64()
+                }
+            }
             guard reader.position == body - endMagic.count else { throw SnapshotFileError.corrupt("\(source) has trailing bytes") }
-            return (Header(clusterID: clusterID, shard: shard, shardCount: shardCount, metadata: metadata), KeyValueStateMachine(values: values))
+            return (Header(clusterID: clusterID, shard: shard, shardCount: shardCount, metadata: metadata), KeyValueStateMachine(values: values, expiries: expiries))
         } catch let error as SnapshotFileError {
             throw error
         } catch {

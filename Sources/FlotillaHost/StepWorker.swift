@@ -111,23 +111,27 @@ final class StepWorker: @unchecked Sendable {
         case .propose(let shard, let command, let continuation):
             guard let replica = replica(shard, continuation) else { return }
             guard replica.pendingCount < configuration.pendingRequestsMax else {
+                HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
                 return
             }
             do {
-                let position = try replica.node.propose(command.encoded())
+                // The leader's clock goes into the entry: every replica judges expiry by it.
+                let entry = KeyValueEntry(timeMilliseconds: configuration.wallClockMilliseconds(), command: command)
+                let position = try replica.node.propose(entry.encoded())
                 replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
                                                                  continuation: continuation, isMembershipChange: false)
             } catch {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
-        case .read(let shard, let key, let linearizable, let continuation):
+        case .read(let shard, let query, let linearizable, let continuation):
             guard let replica = replica(shard, continuation) else { return }
             if !linearizable {
-                continuation.resume(returning: .value(replica.stateMachine.value(for: key)))
+                continuation.resume(returning: .answer(replica.stateMachine.answer(query, at: configuration.wallClockMilliseconds())))
                 return
             }
             guard replica.pendingCount < configuration.pendingRequestsMax else {
+                HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
                 return
             }
@@ -135,7 +139,7 @@ final class StepWorker: @unchecked Sendable {
             replica.nextReadID += 1
             do {
                 try replica.node.requestRead(request)
-                replica.pendingReads[request] = .init(key: key, deadline: context.deadline(), continuation: continuation)
+                replica.pendingReads[request] = .init(query: query, deadline: context.deadline(), continuation: continuation)
             } catch {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
@@ -143,7 +147,9 @@ final class StepWorker: @unchecked Sendable {
             // Asking for status is not activity (an idle shard stays quiet while watched), and
             // a removed replica still describes itself.
             if let replica = replicas[shard] {
-                continuation.resume(returning: .status(replica.status))
+                var status = replica.status
+                status.shardCount = context.shardCount.load(ordering: .acquiring)
+                continuation.resume(returning: .status(status))
             } else {
                 continuation.resume(returning: .failure(.unknownShard(shard)))
             }
@@ -153,6 +159,9 @@ final class StepWorker: @unchecked Sendable {
         case .tick:
             let now = context.nowMilliseconds
             for replica in replicas.values {
+                if replica.sweep != nil || (replica.node.role == .leader && replica.stateMachine.nextExpiryMilliseconds != nil) {
+                    sweepExpiredKeys(replica, now: now)
+                }
                 if replica.isQuiet && replica.ticksSinceActivity > 0 && replica.pendingCount == 0 {
                     replica.ticksSinceActivity += 1
                     continue
@@ -176,6 +185,7 @@ final class StepWorker: @unchecked Sendable {
             replica.node.step(shardMessage.message)
             touched.insert(shardMessage.shard)
         case .snapshotSent(let shard, let peer, let succeeded):
+            if !succeeded { context.events(HostEvent(.warning, "sending a snapshot failed", shard: shard, peer: peer)) }
             replicas[shard]?.node.reportSnapshot(to: peer, succeeded: succeeded)
             if !succeeded { replicas[shard]?.node.reportUnreachable(peer) }
             touched.insert(shard)
@@ -185,10 +195,14 @@ final class StepWorker: @unchecked Sendable {
                 replicas[shard] = try restoreReplica(stored)
                 touched.insert(shard)
             } catch {
-                context.events("shard \(shard): cannot start replica: \(error)")
+                context.events(HostEvent(.error, "cannot start replica: \(error)", shard: shard))
             }
         case .persisted(let id, let failure):
             persisted(id, failure: failure)
+        case .snapshotWritten(let shard, let metadata, let file, let failure):
+            snapshotWritten(shard, metadata, file: file, failure: failure)
+        case .snapshotRecorded(let update, let failure):
+            snapshotRecorded(update, failure: failure)
         case .stop:
             break
         }
@@ -202,6 +216,14 @@ final class StepWorker: @unchecked Sendable {
             continuation.resume(returning: .failure(.shuttingDown))
         case .persisted(let id, let failure):
             persisted(id, failure: failure)
+        case .snapshotRecorded(let update, let failure):
+            snapshotRecorded(update, failure: failure)
+        case .snapshotWritten(let shard, _, let file, let failure):
+            if failure == nil { unlink(file) }
+            if let replica = replicas[shard] {
+                replica.snapshotInFlight = nil
+                answerSnapshotWaiters(replica, .failure(.shuttingDown))
+            }
         case .snapshotReceived(_, _, let file):
             unlink(file)
         case .messages, .tick, .snapshotSent, .addReplica, .stop:
@@ -273,32 +295,29 @@ final class StepWorker: @unchecked Sendable {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
         case .snapshot:
-            let snapshot = { [self] in
-                do {
-                    continuation.resume(returning: .index(try takeSnapshot(replica)))
-                } catch {
-                    continuation.resume(returning: .failure(.failed("snapshot failed: \(error)")))
-                }
-            }
-            // The compaction it records must find the log it compacts in the store.
-            if replica.writesInFlight > 0 {
-                replica.afterWrites.append(snapshot)
-                replica.drainingForSnapshot = true
-            } else {
-                snapshot()
-            }
+            startSnapshot(replica, waiter: continuation)
         case .export(let directory):
+            let absolute: String
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
-                let metadata = replica.node.snapshotMetadataAtApplied
-                let path = "\(absolute)/shard-\(replica.shard)-index-\(metadata.index).flsnap"
-                try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata),
-                                       stateMachine: replica.stateMachine, to: path)
-                continuation.resume(returning: .exported(metadata.index, path))
+                absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
             } catch {
-                continuation.resume(returning: .failure(.failed("export failed: \(error)")))
+                return continuation.resume(returning: .failure(.failed("export failed: \(error)")))
             }
+            let metadata = replica.node.snapshotMetadataAtApplied
+            let path = "\(absolute)/shard-\(replica.shard)-index-\(metadata.index).flsnap"
+            let header = snapshotHeader(replica.shard, metadata)
+            // A copy-on-write copy: written out on the snapshot thread, answered from there.
+            let stateMachine = replica.stateMachine
+            let submitted = context.snapshotWriter.submit {
+                do {
+                    try SnapshotFile.write(header, stateMachine: stateMachine, to: path)
+                    continuation.resume(returning: .exported(metadata.index, path))
+                } catch {
+                    continuation.resume(returning: .failure(.failed("export failed: \(error)")))
+                }
+            }
+            if !submitted { continuation.resume(returning: .failure(.busy("too many snapshots waiting to be written"))) }
         }
     }
 
@@ -336,6 +355,7 @@ final class StepWorker: @unchecked Sendable {
         replica.stateMachine = stateMachine
         replica.lastSnapshotIndex = applied
         replica.writtenHardState = stored.hardState
+        replica.replayedThrough = stored.lastIndex
         publish(replica)
         return replica
     }
@@ -353,7 +373,7 @@ final class StepWorker: @unchecked Sendable {
         do {
             try context.store.persist([update])
         } catch {
-            context.events("shard \(shardMessage.shard): cannot record joining replica: \(error)")
+            context.events(HostEvent(.error, "cannot record joining replica: \(error)", shard: shardMessage.shard))
             return nil
         }
         let stored = StoredReplica(shard: shardMessage.shard, record: ReplicaRecord(origin: .join), hardState: HardState(),
@@ -361,7 +381,8 @@ final class StepWorker: @unchecked Sendable {
         guard let replica = try? restoreReplica(stored) else { return nil }
         replicas[shardMessage.shard] = replica
         touched.insert(shardMessage.shard)
-        context.events("shard \(shardMessage.shard): joined, contacted by leader \(shardMessage.message.from)")
+        context.events(HostEvent(.info, "joined the shard, contacted by its leader", shard: shardMessage.shard, term: shardMessage.message.term,
+                                  peer: shardMessage.message.from))
         return replica
     }
 
@@ -379,9 +400,6 @@ final class StepWorker: @unchecked Sendable {
         touched = []
         for shard in candidates {
             guard let replica = replicas[shard] else { continue }
-            // A shard waiting to snapshot writes nothing new until its writes in flight are
-            // durable (under steady load it would otherwise never have none in flight).
-            if replica.drainingForSnapshot && replica.writesInFlight > 0 { continue }
             if replica.node.hasReady {
                 work.append((replica, replica.node.ready()))
             }
@@ -412,7 +430,7 @@ final class StepWorker: @unchecked Sendable {
                 let file = snapshotPath(replica.shard, metadata)
                 ensureDirectory(for: replica.shard)
                 if rename(received.file, file) != 0 {
-                    context.events("shard \(replica.shard): cannot move received snapshot: \(String(cString: strerror(errno)))")
+                    context.events(HostEvent(.error, "cannot move received snapshot: \(String(cString: strerror(errno)))", shard: replica.shard))
                 }
                 update.snapshot = StoredSnapshot(metadata: metadata, file: file)
                 replica.receivedSnapshots[metadata.index] = (received.stateMachine, file)
@@ -483,7 +501,7 @@ final class StepWorker: @unchecked Sendable {
             return
         }
         if let failure {
-            context.events("log store write failed, retrying: \(failure)")
+            context.events(HostEvent(.error, "log store write failed, retrying: \(failure)"))
             for replica in replicas.values { replica.failAll(.failed("log store write failed: \(failure)")) }
             persist(shards.map(\.update))
         }
@@ -497,16 +515,9 @@ final class StepWorker: @unchecked Sendable {
             } else {
                 finish(shard.ready, on: replica, membershipChanged: shard.membershipChanged, advance: true)
             }
-            if replica.writesInFlight == 0 {
-                replica.drainingForSnapshot = false
-                if !replica.heldMessages.isEmpty {
-                    send(replica.heldMessages, from: replica)
-                    replica.heldMessages = []
-                }
-                let actions = replica.afterWrites
-                replica.afterWrites = []
-                for action in actions { action() }
-                maybeSnapshot(replica)
+            if replica.writesInFlight == 0 && !replica.heldMessages.isEmpty {
+                send(replica.heldMessages, from: replica)
+                replica.heldMessages = []
             }
             touched.insert(replica.shard)
         }
@@ -538,7 +549,7 @@ final class StepWorker: @unchecked Sendable {
             } catch {
                 attempt += 1
                 if attempt == 1 || attempt % 50 == 0 {
-                    context.events("log store write failed (attempt \(attempt)), retrying: \(error)")
+                    context.events(HostEvent(.error, "log store write failed (attempt \(attempt)), retrying: \(error)"))
                 }
                 if attempt == 1 {
                     for replica in replicas.values { replica.failAll(.failed("log store write failed: \(error)")) }
@@ -570,7 +581,7 @@ final class StepWorker: @unchecked Sendable {
         let queue = self.queue
         let shard = replica.shard
         let peer = message.message.to
-        context.events("shard \(shard): sending snapshot \(replica.log.snapshot.index) to \(peer)")
+        context.events(HostEvent(.info, "sending snapshot \(replica.log.snapshot.index)", shard: shard, term: replica.node.term, peer: peer))
         context.transport.sendSnapshot(message, file: file) { succeeded in
             queue.push(.snapshotSent(shard, peer, succeeded: succeeded), force: true)
         }
@@ -584,16 +595,24 @@ final class StepWorker: @unchecked Sendable {
             var result = KeyValueResult.ok
             switch entry.payload {
             case .command(let bytes):
-                if let command = try? KeyValueCommand(decoding: bytes) {
-                    result = replica.stateMachine.apply(command)
+                if let decoded = try? KeyValueEntry(decoding: bytes) {
+                    result = replica.stateMachine.apply(decoded.command, at: decoded.timeMilliseconds)
                 }
             case .membershipChange(let change):
                 membershipChanged = true
-                context.events("shard \(replica.shard): applied \(change) at \(entry.index)")
+                // Replaying the log at start applies every change again: those lines would say
+                // nothing new (the host logs one summary line for its replicas instead).
+                let level: HostEvent.Level = entry.index <= replica.replayedThrough ? .debug : .info
+                context.events(HostEvent(level, "applied \(change) at \(entry.index)", shard: replica.shard, term: entry.term))
             case .empty:
                 break
             }
             replica.appliedThrough = entry.index
+            if let sweep = replica.sweep, sweep.position.index == entry.index {
+                // Another leader's entry took the sweep's place: its keys are still due.
+                if sweep.position.term != entry.term { replica.stateMachine.requeue(sweep.keys) }
+                replica.sweep = nil
+            }
             if let pending = replica.pendingProposals.removeValue(forKey: entry.index) {
                 if pending.term == entry.term {
                     pending.continuation.resume(returning: pending.isMembershipChange ? .done : .applied(result))
@@ -627,7 +646,9 @@ final class StepWorker: @unchecked Sendable {
                 pending.continuation.resume(returning: .failure(.timeout))
             }
             replica.appliedThrough = metadata.index
-            context.events("shard \(replica.shard): installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)")
+            HostCounters.increment(context.counters.snapshotsInstalled)
+            context.events(HostEvent(.info, "installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)",
+                                     shard: replica.shard, term: metadata.term))
         }
         if ready.snapshot != nil {
             replica.confirmedReads.append(contentsOf: ready.readStates)
@@ -645,12 +666,7 @@ final class StepWorker: @unchecked Sendable {
                 replica.pendingReads = [:]
                 replica.confirmedReads = []
             }
-            if change.role == .leader {
-                context.events("shard \(replica.shard): leader elected: \(change.leader) term \(change.term)")
-            }
-            if change.role == .removed {
-                context.events("shard \(replica.shard): this replica was removed")
-            }
+            announce(change, on: replica)
         }
         if advance { replica.node.advance(ready) }
         if ready.roleChange != nil || membershipChanged || ready.snapshot != nil { publish(replica) }
@@ -660,25 +676,71 @@ final class StepWorker: @unchecked Sendable {
         maybeSnapshot(replica)
     }
 
-    /// Takes the automatic snapshot when due. Never while the shard has writes in flight (the
-    /// compaction it records must find the log it compacts in the store): the shard then stops
-    /// submitting writes until those are durable, and the snapshot is taken then.
-    private func maybeSnapshot(_ replica: ShardReplica) {
-        guard replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
-        guard replica.writesInFlight == 0 else {
-            replica.drainingForSnapshot = true
-            return
+    /// One event per change of role that an operator cares about: an election started, won,
+    /// leadership lost, a replica removed. Learning of a new leader is debug (every follower of
+    /// every shard would log it at each election).
+    private func announce(_ change: Ready.RoleChange, on replica: ShardReplica) {
+        let previous = replica.announcedRole
+        replica.announcedRole = change.role
+        let shard = replica.shard
+        switch change.role {
+        case .leader:
+            HostCounters.increment(context.counters.leadershipsWon)
+            context.events(HostEvent(.info, "won the election: leader", shard: shard, term: change.term))
+        case .candidate:
+            HostCounters.increment(context.counters.electionsStarted)
+            context.events(HostEvent(previous == .leader ? .info : .debug,
+                                     previous == .leader ? "lost leadership; started an election" : "started an election",
+                                     shard: shard, term: change.term))
+        case .removed:
+            context.events(HostEvent(.notice, "this replica was removed from the shard", shard: shard, term: change.term))
+        case .follower, .observer, .preCandidate:
+            if previous == .leader {
+                context.events(HostEvent(.info, "lost leadership" + (change.leader == .none ? "" : " to \(change.leader)"),
+                                         shard: shard, term: change.term, peer: change.leader == .none ? nil : change.leader))
+            } else if change.leader != .none {
+                context.events(HostEvent(.debug, "following leader \(change.leader)", shard: shard, term: change.term, peer: change.leader))
+            }
         }
+    }
+
+    /// Starts the automatic snapshot when due and none is being written.
+    private func maybeSnapshot(_ replica: ShardReplica) {
+        guard replica.snapshotInFlight == nil,
+              replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
+        startSnapshot(replica, waiter: nil)
+    }
+
+    /// A leader deletes the keys past their expiry through the log (a `sweep` entry stamped
+    /// with its clock), so every replica deletes the same keys at the same index. Reads hide
+    /// an expired key before then. One sweep per shard is in flight at a time; one that is
+    /// lost (leadership gone, no commit in time) hands its keys back for the next.
+    private func sweepExpiredKeys(_ replica: ShardReplica, now: UInt64) {
+        if let sweep = replica.sweep {
+            guard replica.node.role != .leader || sweep.deadline <= now else { return }
+            replica.stateMachine.requeue(sweep.keys)
+            replica.sweep = nil
+        }
+        guard replica.node.role == .leader, let next = replica.stateMachine.nextExpiryMilliseconds else { return }
+        let wallClock = configuration.wallClockMilliseconds()
+        guard next <= wallClock else { return }
+        let keys = replica.stateMachine.takeDueExpiries(at: wallClock, limit: configuration.sweepKeysMax)
+        guard !keys.isEmpty else { return }
+        let entry = KeyValueEntry(timeMilliseconds: wallClock, command: .sweep(keys: keys))
         do {
-            _ = try takeSnapshot(replica)
+            let position = try replica.node.propose(entry.encoded())
+            replica.sweep = (position, keys, context.deadline())
+            replica.noteActivity()
+            touched.insert(replica.shard)
         } catch {
-            context.events("shard \(replica.shard): automatic snapshot failed: \(error)")
+            replica.stateMachine.requeue(keys)
         }
     }
 
     private func serveReads(_ replica: ShardReplica) {
         guard !replica.confirmedReads.isEmpty else { return }
         let applied = max(replica.node.appliedIndex, replica.appliedThrough)
+        let now = configuration.wallClockMilliseconds()
         var waiting: [ReadState] = []
         for state in replica.confirmedReads {
             guard state.index <= applied else {
@@ -687,7 +749,7 @@ final class StepWorker: @unchecked Sendable {
             }
             for request in state.requests {
                 guard let pending = replica.pendingReads.removeValue(forKey: request) else { continue }
-                pending.continuation.resume(returning: .value(replica.stateMachine.value(for: pending.key)))
+                pending.continuation.resume(returning: .answer(replica.stateMachine.answer(pending.query, at: now)))
             }
         }
         replica.confirmedReads = waiting
@@ -711,26 +773,135 @@ final class StepWorker: @unchecked Sendable {
         try? FileManager.default.createDirectory(atPath: "\(context.snapshotDirectory)/shard-\(shard)", withIntermediateDirectories: true)
     }
 
-    /// Snapshots the state machine at the applied index, records it durably and compacts the
-    /// log behind it (keeping `compactionKeepEntries`).
-    private func takeSnapshot(_ replica: ShardReplica) throws -> LogIndex {
+    func snapshotHeader(_ shard: ShardID, _ metadata: SnapshotMetadata) -> SnapshotFile.Header {
+        .init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: shard,
+              shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata)
+    }
+
+    /// Snapshots the state machine at the applied index, in three steps that each leave the
+    /// worker free: the file is written and synced on the snapshot thread (from a copy-on-write
+    /// copy of the state machine); the record of it, with the compaction of the log behind it
+    /// (keeping `compactionKeepEntries`), is then written like any other round's write, after
+    /// every write already submitted for the shard, so the compaction finds the entries it
+    /// removes in the store; once that is durable the snapshot is current. `waiter` (an
+    /// administrative `SNAPSHOT`) is answered then; a snapshot already in progress answers it.
+    private func startSnapshot(_ replica: ShardReplica, waiter: HostContinuation?) {
         let metadata = replica.node.snapshotMetadataAtApplied
-        guard metadata.index > replica.log.snapshot.index else { return replica.log.snapshot.index }
+        if let waiter { replica.snapshotWaiters.append((metadata.index, waiter)) }
+        guard replica.snapshotInFlight == nil else { return }
+        guard metadata.index > replica.log.snapshot.index else {
+            answerSnapshotWaiters(replica, .index(replica.log.snapshot.index))
+            return
+        }
         ensureDirectory(for: replica.shard)
         let file = snapshotPath(replica.shard, metadata)
-        try SnapshotFile.write(.init(clusterID: context.clusterIdentity.load(ordering: .acquiring), shard: replica.shard, shardCount: context.shardCount.load(ordering: .acquiring), metadata: metadata),
-                               stateMachine: replica.stateMachine, to: file)
-        let previousFile = replica.log.snapshotFile
-        var update = ReplicaLogUpdate(shard: replica.shard)
+        let header = snapshotHeader(replica.shard, metadata)
+        let stateMachine = replica.stateMachine
+        let queue = self.queue
+        let shard = replica.shard
+        let submitted = context.snapshotWriter.submit {
+            var failure: String?
+            do {
+                try SnapshotFile.write(header, stateMachine: stateMachine, to: file)
+            } catch {
+                failure = "\(error)"
+            }
+            if !queue.push(.snapshotWritten(shard, metadata, file: file, failure: failure), force: true), failure == nil {
+                unlink(file)
+            }
+        }
+        guard submitted else {
+            answerSnapshotWaiters(replica, .failure(.busy("too many snapshots waiting to be written")))
+            return
+        }
+        replica.snapshotInFlight = metadata.index
+        replica.lastSnapshotIndex = metadata.index
+    }
+
+    /// The file of a snapshot is durable: record it (and compact) through the store.
+    private func snapshotWritten(_ shard: ShardID, _ metadata: SnapshotMetadata, file: String, failure: String?) {
+        guard let replica = replicas[shard] else {
+            if failure == nil { unlink(file) }
+            return
+        }
+        if let failure {
+            snapshotFailed(replica, "snapshot failed: \(failure)")
+            return
+        }
+        // A snapshot received meanwhile may have overtaken this one.
+        guard metadata.index > replica.log.snapshot.index, replica.node.role != .removed else {
+            unlink(file)
+            replica.snapshotInFlight = nil
+            answerSnapshotWaiters(replica, replica.node.role == .removed ? .failure(.unknownShard(shard)) : .index(replica.log.snapshot.index))
+            return
+        }
+        var update = ReplicaLogUpdate(shard: shard)
         update.snapshot = StoredSnapshot(metadata: metadata, file: file)
         let keep = configuration.compactionKeepEntries
         if metadata.index.rawValue > keep {
             update.compactThrough = LogIndex(metadata.index.rawValue - keep)
         }
-        persist([update])
-        replica.log.applied(update)
-        replica.lastSnapshotIndex = metadata.index
-        if let previousFile, previousFile != file { unlink(previousFile) }
-        return metadata.index
+        let queue = self.queue
+        let context = self.context
+        let recorded = update
+        replica.writesInFlight += 1
+        context.store.persist([update]) { result in
+            var failure: String?
+            if case .failure(let error) = result {
+                if let fatal = error as? HostStoreFailure {
+                    context.failStop(fatal.description)
+                    queue.push(.snapshotRecorded(recorded, failure: Self.failStopMarker), force: true)
+                    return
+                }
+                failure = "\(error)"
+            }
+            queue.push(.snapshotRecorded(recorded, failure: failure), force: true)
+        }
+    }
+
+    /// The record of a snapshot is durable: it is now the replica's current snapshot.
+    private func snapshotRecorded(_ update: ReplicaLogUpdate, failure: String?) {
+        if failure == Self.failStopMarker {
+            enterFailStop()
+            return
+        }
+        guard let replica = replicas[update.shard], let snapshot = update.snapshot else { return }
+        replica.writesInFlight -= 1
+        if replica.writesInFlight == 0 && !replica.heldMessages.isEmpty {
+            send(replica.heldMessages, from: replica)
+            replica.heldMessages = []
+        }
+        if let failure {
+            unlink(snapshot.file)
+            snapshotFailed(replica, "recording the snapshot failed: \(failure)")
+            return
+        }
+        replica.snapshotInFlight = nil
+        let previousFile = replica.log.snapshotFile
+        if snapshot.metadata.index > replica.log.snapshot.index {
+            replica.log.applied(update)
+            if let previousFile, previousFile != snapshot.file { unlink(previousFile) }
+        }
+        let recorded = max(snapshot.metadata.index, replica.log.snapshot.index)
+        answerSnapshotWaiters(replica, .index(recorded), through: recorded)
+        // Requests that came after this snapshot began want a newer one.
+        if !replica.snapshotWaiters.isEmpty { startSnapshot(replica, waiter: nil) }
+        touched.insert(replica.shard)
+    }
+
+    /// A snapshot that could not be written or recorded: waiters hear why, and the next one is
+    /// due again at once.
+    private func snapshotFailed(_ replica: ShardReplica, _ reason: String) {
+        replica.snapshotInFlight = nil
+        replica.lastSnapshotIndex = replica.log.snapshot.index
+        context.events(HostEvent(.error, reason, shard: replica.shard))
+        answerSnapshotWaiters(replica, .failure(.failed(reason)))
+    }
+
+    /// Answers the waiters (those content with a snapshot at `index` or older, when given).
+    private func answerSnapshotWaiters(_ replica: ShardReplica, _ response: HostResponse, through index: LogIndex? = nil) {
+        let answered = replica.snapshotWaiters.filter { index == nil || $0.minimum <= index! }
+        replica.snapshotWaiters.removeAll { index == nil || $0.minimum <= index! }
+        for waiter in answered { waiter.continuation.resume(returning: response) }
     }
 }

@@ -180,4 +180,7 @@ extension LogStore {
     /// Write transactions committed since open: with `batch count` it shows how well group
     /// commit coalesces (each transaction costs one fdatasync).
     public var transactionCount: Int { writer.transactionCount }
+
+    /// Syncs and commit durations of the writer, for the metrics endpoint.
+    public var statistics: LogStoreStatistics { writer.statistics }
 }

@@ -21,6 +21,7 @@ import Glibc
 final class Writer: @unchecked Sendable {
     private let environment: Environment
     private let configuration: LogStoreConfiguration
+    let statistics = LogStoreStatistics()
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var queue: [PendingWrite] = []
@@ -192,6 +193,7 @@ final class Writer: @unchecked Sendable {
     /// One write transaction over the group. Throws `LMDBFailure` when the transaction as a whole
     /// failed (nothing of it is stored).
     private func commit(_ group: [PendingWrite]) throws -> (accepted: [PendingWrite], rejected: [(PendingWrite, LogStoreError)]) {
+        let started = LogStoreStatistics.monotonicNanoseconds()
         let transaction = try environment.beginWrite()
         var accepted = [PendingWrite]()
         var rejected = [(PendingWrite, LogStoreError)]()
@@ -216,6 +218,7 @@ final class Writer: @unchecked Sendable {
         } else {
             // On failure LMDB has already freed the transaction.
             try environment.commit(transaction)
+            statistics.recordCommit(startedNanoseconds: started)
             condition.lock()
             committedTransactions += 1
             condition.unlock()
@@ -226,6 +229,7 @@ final class Writer: @unchecked Sendable {
     private func syncAndComplete(_ unsynced: inout [PendingWrite]) {
         do {
             try environment.sync()
+            statistics.recordSync()
             for pending in unsynced { pending.complete(.success(())) }
         } catch {
             let failure = error as? LMDBFailure ?? LMDBFailure(code: EIO, operation: "mdb_env_sync")

@@ -27,6 +27,9 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
 
     let runtime: HostRuntime
     let stopping = Atomic<Bool>(false)
+    /// Counts and times every client request (not the relayed ones: those are counted on the
+    /// host the client spoke to).
+    let recorder: (any RequestRecorder)?
     /// How long a request waits out an election before answering `NO_LEADER`, and how long a
     /// relayed read is retried.
     let electionWaitMilliseconds: Int
@@ -35,8 +38,10 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     static let hopsMax: UInt8 = 2
     static let retryPauseMilliseconds: Int64 = 20
 
-    public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000, readForwardTimeoutMilliseconds: Int = 1_500) {
+    public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000, readForwardTimeoutMilliseconds: Int = 1_500,
+                recorder: (any RequestRecorder)? = nil) {
         self.runtime = runtime
+        self.recorder = recorder
         self.electionWaitMilliseconds = electionWaitMilliseconds
         self.readForwardTimeoutMilliseconds = readForwardTimeoutMilliseconds
         runtime.transport.setForwardHandler(self)
@@ -57,7 +62,13 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     var nodeID: ReplicaID { runtime.options.nodeID }
 
     public func handle(_ request: ClientRequest, completion: @escaping Completion) {
-        route(request, hops: 0, completion: completion)
+        guard let recorder else { return route(request, hops: 0, completion: completion) }
+        let command = request.recordedCommand
+        let started = DispatchTime.now().uptimeNanoseconds
+        route(request, hops: 0) { response in
+            recorder.record(command, response.result, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+            completion(response)
+        }
     }
 
     static func nowMilliseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
@@ -87,19 +98,16 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
             completion(.pong)
         case .shard(let key):
             completion(.shard(shardOf(key: key, shardCount: shardCount)))
-        case .put(let key, let value):
-            write(key, .put(key: key, value: value), request, hops, deadline, completion)
-        case .delete(let key):
-            write(key, .delete(key: key), request, hops, deadline, completion)
-        case .compareAndSet(let key, let expected, let new):
-            write(key, .compareAndSet(key: key, expected: expected, new: new), request, hops, deadline, completion)
-        case .get(let key):
-            let shard = ShardID(shardOf(key: key, shardCount: shardCount))
-            withLeaderRetry(shard, request, hops, deadline, anyReplica: true, { host, done in
-                host.read(shard, key: key, linearizable: true) { result in
-                    done(result.map { value in value.map(ClientResponse.value) ?? .notFound })
-                }
-            }, completion)
+        case .put(let key, _), .delete(let key), .compareAndSet(let key, _, _), .increment(let key, _), .set(let key, _, _, _, _),
+             .deleteCounting(let key), .append(let key, _), .expire(let key, _), .persist(let key):
+            write(key, request, hops, deadline, completion)
+        case .get(let key), .timeToLive(let key):
+            query(ShardID(shardOf(key: key, shardCount: shardCount)), request, hops, deadline, completion)
+        case .scan(let number, _, _), .keyCount(let number):
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            query(shard, request, hops, deadline, completion)
+        case .shardCount:
+            completion(.integer(Int64(shardCount)))
         case .staleGet(let key):
             let shard = ShardID(shardOf(key: key, shardCount: shardCount))
             nodeHost.read(shard, key: key, linearizable: false) { result in
@@ -120,6 +128,16 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
                 return
             }
             relay(request, shard: shard, to: nil, hops: hops, deadline: deadline, completion: completion)
+        case .replicaStatus(let number, let node):
+            guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
+            guard ReplicaID(node) != nodeID else { return route(.status(shard: number), hops: hops, completion: completion) }
+            guard hops < Self.hopsMax else {
+                return completion(.error(.noLeader, "node \(node) is not reachable from here"))
+            }
+            // Straight to that host, which answers for its own replica (or says it has none).
+            forward(ForwardCodec.encode(.status(shard: number), hops: Self.hopsMax), to: [ReplicaID(node)], request: request,
+                    hops: hops, deadline: deadline,
+                    unreachable: .error(.noLeader, "node \(node) is not reachable from here"), completion: completion)
         case .addObserver(let number, let node, let address):
             guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
             guard node > 0 else { return completion(.error(.badRequest, "node ids are positive")) }
@@ -167,11 +185,19 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
         .error(.unknownShard, "shard \(number) is out of range 1...\(shardCount)")
     }
 
-    func write(_ key: [UInt8], _ command: KeyValueCommand, _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?,
-               _ completion: @escaping Completion) {
+    func write(_ key: [UInt8], _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?, _ completion: @escaping Completion) {
+        guard let command = request.command else { return completion(.error(.internalError, "\(request) is not a write")) }
         let shard = ShardID(shardOf(key: key, shardCount: runtime.shardCount))
         withLeaderRetry(shard, request, hops, deadline, anyReplica: false, { host, done in
-            host.propose(shard, command) { result in done(result.map { $0 == .ok ? .ok : .mismatch }) }
+            host.propose(shard, command) { result in done(result.map { ClientResponse($0, answering: request) }) }
+        }, completion)
+    }
+
+    /// A linearizable read of the shard's state, on any replica that knows a leader.
+    func query(_ shard: ShardID, _ request: ClientRequest, _ hops: UInt8, _ deadline: UInt64?, _ completion: @escaping Completion) {
+        guard let query = request.query else { return completion(.error(.internalError, "\(request) is not a read")) }
+        withLeaderRetry(shard, request, hops, deadline, anyReplica: true, { host, done in
+            host.query(shard, query, linearizable: true) { result in done(result.map(ClientResponse.init)) }
         }, completion)
     }
 
@@ -314,7 +340,7 @@ extension ClientRequest {
     /// Requests that change nothing, and so may be carried out again when an answer is lost.
     var isRead: Bool {
         switch self {
-        case .get, .staleGet, .status, .shard, .ping: return true
+        case .get, .staleGet, .status, .replicaStatus, .shard, .ping, .timeToLive, .scan, .keyCount, .shardCount: return true
         default: return false
         }
     }

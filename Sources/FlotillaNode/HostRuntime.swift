@@ -56,7 +56,9 @@ public final class HostRuntime: @unchecked Sendable {
     static let shardCountFile = "shard-count"
     static let seedMembersFile = "seed-members"
 
-    public static func open(_ options: Options, events: @escaping @Sendable (String) -> Void) throws -> HostRuntime {
+    /// `events` receives one event per thing that happened (an election, a membership change,
+    /// a snapshot, a peer connected or lost), never one per request.
+    public static func open(_ options: Options, events: @escaping HostEventSink) throws -> HostRuntime {
         guard options.nodeID.rawValue > 0 else { throw HostRuntimeError.invalidOption("--node-id must be a positive integer") }
         guard options.shardCount > 0, options.shardCount <= 65_536 else { throw HostRuntimeError.invalidOption("--shards must be 1...65536") }
         guard let (host, port) = splitHostPort(options.raftAddress) else {
@@ -76,7 +78,7 @@ public final class HostRuntime: @unchecked Sendable {
         }
     }
 
-    private init(options: Options, store: LogStore, listenHost: String, listenPort: Int, events: @escaping @Sendable (String) -> Void) throws {
+    private init(options: Options, store: LogStore, listenHost: String, listenPort: Int, events: @escaping HostEventSink) throws {
         self.options = options
         self.store = store
         let hostStore = LMDBHostLogStore(store: store)
@@ -123,6 +125,7 @@ public final class HostRuntime: @unchecked Sendable {
         transportConfiguration.shardCount = shardCount
         eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threadCount))
         transport = TCPTransport(configuration: transportConfiguration, sharing: eventLoopGroup)
+        transport.onEvent(events)
         transport.updateAddresses(members)
 
         var configuration = NodeHostConfiguration(nodeID: options.nodeID, clusterID: clusterID, dataDirectory: options.dataDirectory)
@@ -143,7 +146,7 @@ public final class HostRuntime: @unchecked Sendable {
                 known.value.store(count, ordering: .releasing)
                 try? "\(count)\n".write(toFile: shardCountPath, atomically: true, encoding: .utf8)
             }
-            events("joined cluster \(String(identity, radix: 16)) of \(count) shards")
+            events(HostEvent(.notice, "joined cluster \(String(identity, radix: 16)) of \(count) shards"))
         }
         if firstBoot && !options.join {
             let membership = Membership(voters: options.members)
@@ -151,9 +154,11 @@ public final class HostRuntime: @unchecked Sendable {
             for shard in 1...options.shardCount where !present.contains(ShardID(shard)) {
                 try nodeHost.bootstrapShard(ShardID(shard), membership: membership)
             }
-            events("bootstrapped \(options.shardCount) shards with voters \(options.members.keys.sorted().map(\.description).joined(separator: ","))")
+            // One summary line for every shard's initial membership (the changes each replica
+            // applies from its bootstrap log are logged at debug).
+            events(HostEvent(.notice, "bootstrapped \(options.shardCount) shards with voters \(options.members.keys.sorted().map(\.description).joined(separator: ","))"))
         } else if !existing.isEmpty {
-            events("recovered \(existing.count) replicas from \(options.dataDirectory)")
+            events(HostEvent(.notice, "recovered \(existing.count) replicas of \(shardCount) shards from \(options.dataDirectory)"))
         }
         if firstBoot {
             try (options.join ? "join\n" : "\(options.shardCount)\n").write(toFile: shardCountPath, atomically: true, encoding: .utf8)

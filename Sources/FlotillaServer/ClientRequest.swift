@@ -1,13 +1,40 @@
-/// One line-protocol request, parsed (SPEC "The line protocol").
+import FlotillaHost
+
+/// One request to the engine: what a line-protocol line parses to, and what a Redis command
+/// is carried out as (one or several of these).
 public enum ClientRequest: Equatable, Sendable {
     case put(key: [UInt8], value: [UInt8])
     case get(key: [UInt8])
     case staleGet(key: [UInt8])
     case delete(key: [UInt8])
     case compareAndSet(key: [UInt8], expected: [UInt8], new: [UInt8])
+    /// Answers `.integer` with the new value.
+    case increment(key: [UInt8], delta: Int64)
+    /// Redis `SET` with options; answers `.stored`.
+    case set(key: [UInt8], value: [UInt8], condition: SetCondition, expiry: ExpiryChange, returnsPrevious: Bool)
+    /// A delete that answers `.integer(1)` when the key was there, else `.integer(0)`.
+    case deleteCounting(key: [UInt8])
+    /// Answers `.integer` with the new length.
+    case append(key: [UInt8], suffix: [UInt8])
+    /// Gives a present key an expiry (`.after` or `.at`); answers `.integer(1)`, or 0 when absent.
+    case expire(key: [UInt8], expiry: ExpiryChange)
+    /// Removes a key's expiry; answers `.integer(1)`, or 0 when absent or without one.
+    case persist(key: [UInt8])
+    /// Linearizable `PTTL`: `.integer` -2 absent, -1 no expiry, else milliseconds left.
+    case timeToLive(key: [UInt8])
+    /// A linearizable page of about `count` of the shard's keys from `position` on, in
+    /// `ScanOrder`: `.keys`.
+    case scan(shard: UInt64, position: UInt64, count: Int)
+    /// How many keys the shard holds (linearizable): `.integer`.
+    case keyCount(shard: UInt64)
+    /// The cluster's number of shards: `.integer`.
+    case shardCount
     case shard(key: [UInt8])
     case ping
     case status(shard: UInt64)
+    /// `STATUS <shard> <node>`: the replica on that host as it sees itself (relayed there), so
+    /// that `flotilla status` can show every replica of a shard through one host.
+    case replicaStatus(shard: UInt64, node: UInt64)
     case addObserver(shard: UInt64, node: UInt64, address: String)
     case promote(shard: UInt64, node: UInt64)
     case remove(shard: UInt64, node: UInt64)
@@ -40,6 +67,11 @@ public enum ClientResponse: Equatable, Sendable {
     case shard(UInt64)
     case pong
     case status(String)
+    case integer(Int64)
+    /// Whether a `set` stored its value, and the previous value when asked for.
+    case stored(Bool, previous: [UInt8]?)
+    /// A page of keys, and where the shard's next page starts (nil: no more).
+    case keys([[UInt8]], next: UInt64?)
     case error(ClientErrorCode, String)
 }
 

@@ -9,12 +9,14 @@ enum RequestOrderingKey: Hashable {
 
     init?(_ request: ClientRequest) {
         switch request {
-        case .put(let key, _), .get(let key), .staleGet(let key), .delete(let key), .compareAndSet(let key, _, _):
+        case .put(let key, _), .get(let key), .staleGet(let key), .delete(let key), .compareAndSet(let key, _, _),
+             .increment(let key, _), .set(let key, _, _, _, _), .deleteCounting(let key), .append(let key, _),
+             .expire(let key, _), .persist(let key), .timeToLive(let key):
             self = .key(key)
         case .addObserver(let shard, _, _), .promote(let shard, _), .remove(let shard, _), .transfer(let shard, _),
              .snapshot(let shard), .export(let shard, _):
             self = .shard(shard)
-        case .shard, .ping, .status:
+        case .shard, .ping, .status, .replicaStatus, .scan, .keyCount, .shardCount:
             return nil
         }
     }

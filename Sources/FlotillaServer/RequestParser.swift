@@ -44,9 +44,20 @@ public enum RequestParser {
                 return .failure(.init(code: .tooLarge, message: "value of \(value.count) bytes is over the \(LineProtocolLimits.valueBytesMax)-byte limit"))
             }
             return .success(.compareAndSet(key: tokens[0], expected: tokens[1], new: tokens[2]))
+        case "INCR":
+            guard let tokens = tokens(rest, count: 2, usage: ""), let delta = signedInteger(tokens[1]) else {
+                return bad("INCR takes a key and a signed 64-bit delta: INCR <key> <delta>")
+            }
+            if let refusal = checkKey(tokens[0]) { return .failure(refusal) }
+            return .success(.increment(key: tokens[0], delta: delta))
         case "PING":
             guard rest == nil else { return bad("PING takes no arguments") }
             return .success(.ping)
+        case "STATUS" where rest.map({ $0.contains(UInt8(ascii: " ")) }) == true:
+            guard let tokens = tokens(rest, count: 2, usage: ""), let shard = shardNumber(tokens[0]), let node = positive(tokens[1]) else {
+                return bad("STATUS takes a shard number and optionally a node id: STATUS <shard> [<node>]")
+            }
+            return .success(.replicaStatus(shard: shard, node: node))
         case "STATUS", "SNAPSHOT":
             guard let tokens = tokens(rest, count: 1, usage: ""), let shard = shardNumber(tokens[0]) else {
                 return bad("\(command) takes a shard number: \(command) <shard>")
@@ -96,6 +107,13 @@ public enum RequestParser {
     static func shardNumber(_ token: [UInt8]) -> UInt64? {
         guard token.count <= 20, token.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
         return UInt64(String(decoding: token, as: UTF8.self))
+    }
+
+    /// A signed 64-bit decimal: an optional `-`, then digits.
+    public static func signedInteger(_ token: [UInt8]) -> Int64? {
+        let digits = token.first == UInt8(ascii: "-") ? token.dropFirst() : token[...]
+        guard !digits.isEmpty, digits.count <= 19, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return Int64(String(decoding: token, as: UTF8.self))
     }
 
     static func positive(_ token: [UInt8]) -> UInt64? {

@@ -7,6 +7,8 @@ import Synchronization
 final class ServerInflight: Sendable {
     let maximum: Int
     private let count = Atomic<Int>(0)
+    /// Requests refused with `ERR BUSY` at the limit, for the metrics.
+    private let refusals = Atomic<UInt64>(0)
     private let draining = Atomic<Bool>(false)
     /// Set once the event loops are going away: a late handler answer is then dropped rather
     /// than scheduled on a loop that no longer runs.
@@ -21,6 +23,7 @@ final class ServerInflight: Sendable {
     func acquire() -> Bool {
         if count.add(1, ordering: .relaxed).newValue > maximum {
             release()
+            refusals.wrappingAdd(1, ordering: .relaxed)
             return false
         }
         return true
@@ -37,6 +40,8 @@ final class ServerInflight: Sendable {
     }
 
     var current: Int { count.load(ordering: .relaxed) }
+
+    var refusedCount: UInt64 { refusals.load(ordering: .relaxed) }
 
     var isDraining: Bool { draining.load(ordering: .acquiring) }
 

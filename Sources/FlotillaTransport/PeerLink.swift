@@ -18,6 +18,9 @@ import NIOPosix
 final class PeerLink: @unchecked Sendable {
     let node: ReplicaID
     let eventLoop: any EventLoop
+    /// The link Raft messages use (the first loop's); the others carry relayed requests only,
+    /// and their connections are logged at debug.
+    let carriesRaft: Bool
     private let mailbox: EventLoopMailbox
     private let transport: TCPTransport
     private var address: String
@@ -41,8 +44,9 @@ final class PeerLink: @unchecked Sendable {
         var completion: @Sendable (Result<[UInt8], any Error>) -> Void
     }
 
-    init(node: ReplicaID, address: String, transport: TCPTransport, mailbox: EventLoopMailbox) {
+    init(node: ReplicaID, address: String, transport: TCPTransport, mailbox: EventLoopMailbox, carriesRaft: Bool) {
         self.node = node
+        self.carriesRaft = carriesRaft
         self.address = address
         self.transport = transport
         self.mailbox = mailbox
@@ -103,8 +107,8 @@ final class PeerLink: @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let corrupt: @Sendable () -> Void = { transport.statistics.withLock { $0.framesCorrupt += 1 } }
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt)))
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt, counters: transport.counters)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder(counters: transport.counters)))
                     try channel.pipeline.syncOperations.addHandler(PeerLinkHandler(link: self))
                 }
             }
@@ -121,6 +125,7 @@ final class PeerLink: @unchecked Sendable {
                     self.channel = channel
                     self.delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
                     transport.statistics.withLock { $0.connectionsOpened += 1 }
+                    transport.report(HostEvent(self.carriesRaft ? .info : .debug, "connected to peer at \(self.address)", peer: self.node))
                     self.write(transport.helloFrame(), to: channel)
                     let pending = self.queue
                     self.queue = []
@@ -157,6 +162,7 @@ final class PeerLink: @unchecked Sendable {
     func connectionClosed(_ closedChannel: any Channel) {
         guard channel === closedChannel else { return }
         channel = nil
+        if !closed { transport.report(HostEvent(carriesRaft ? .info : .debug, "lost the connection to peer at \(address)", peer: node)) }
         let forwards = pendingForwards
         pendingForwards = [:]
         for pending in forwards.values {

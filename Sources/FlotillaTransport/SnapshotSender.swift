@@ -40,12 +40,13 @@ final class SnapshotSender: @unchecked Sendable {
             return
         }
         self.handle = handle
+        let counters = transport.counters
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(2))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: {})))
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: {}, counters: counters)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder(counters: counters)))
                     try channel.pipeline.syncOperations.addHandler(SnapshotSenderHandler(sender: self))
                 }
             }

@@ -36,6 +36,9 @@ public final class TCPTransport: HostTransport {
     /// peer's hello tells it).
     let shardCount: Atomic<UInt64>
     let statistics = Mutex(TCPTransportStatistics())
+    /// Bytes sent and received, for the metrics endpoint.
+    public let counters = TransportCounters()
+    private let eventSink = Mutex<HostEventSink?>(nil)
     private let serverChannel = Mutex<Channel?>(nil)
     let transferCounter = Atomic<UInt64>(UInt64(UInt32.random(in: 1...UInt32.max)) << 20)
 
@@ -63,6 +66,11 @@ public final class TCPTransport: HostTransport {
     }
 
     public var currentStatistics: TCPTransportStatistics { statistics.withLock { $0 } }
+
+    /// Where peer connections made and lost are reported (one event each, never per message).
+    public func onEvent(_ sink: @escaping HostEventSink) { eventSink.withLock { $0 = sink } }
+
+    func report(_ event: HostEvent) { eventSink.withLock { $0 }?(event) }
     public var clusterID: UInt64 { clusterIdentity.load(ordering: .acquiring) }
 
     /// Where messages from peers go; set before `start`.
@@ -94,8 +102,8 @@ public final class TCPTransport: HostTransport {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let corrupt: @Sendable () -> Void = { [self] in statistics.withLock { $0.framesCorrupt += 1 } }
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt)))
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt, counters: counters)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder(counters: counters)))
                     try channel.pipeline.syncOperations.addHandler(InboundConnectionHandler(transport: self, mailbox: mailboxes.mailbox(for: channel.eventLoop)))
                 }
             }
@@ -142,7 +150,9 @@ public final class TCPTransport: HostTransport {
         guard let address = addresses.withLock({ $0[node] }) else { return nil }
         return peers.withLock { peers in
             if let existing = peers[node] { return existing[position] }
-            let links = loops.map { PeerLink(node: node, address: address, transport: self, mailbox: mailboxes.mailbox(for: $0)) }
+            let links = loops.enumerated().map { position, loop in
+                PeerLink(node: node, address: address, transport: self, mailbox: mailboxes.mailbox(for: loop), carriesRaft: position == 0)
+            }
             peers[node] = links
             return links[position]
         }

@@ -50,6 +50,8 @@ enum TransportFrameError: Error, Equatable {
 struct TransportFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = TransportFrame
     let onCorruptFrame: @Sendable () -> Void
+    /// Where received bytes are counted; nil in tests of the codec alone.
+    var counters: TransportCounters? = nil
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length: UInt32 = buffer.getInteger(at: buffer.readerIndex) else { return .needMoreData }
@@ -65,14 +67,19 @@ struct TransportFrameDecoder: ByteToMessageDecoder {
             onCorruptFrame()
             return .continue
         }
-        context.fireChannelRead(wrapInboundOut(TransportFrame(kind: kind, body: body)))
+        let frame = TransportFrame(kind: kind, body: body)
+        counters?.countReceived(frame)
+        context.fireChannelRead(wrapInboundOut(frame))
         return .continue
     }
 }
 
 struct TransportFrameEncoder: MessageToByteEncoder {
     typealias OutboundIn = TransportFrame
+    /// Where sent bytes are counted; nil in tests of the codec alone.
+    var counters: TransportCounters? = nil
     func encode(data: TransportFrame, out: inout ByteBuffer) throws {
+        counters?.countSent(data)
         data.write(into: &out)
     }
 }

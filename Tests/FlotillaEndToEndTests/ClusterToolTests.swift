@@ -89,13 +89,15 @@ final class ClusterToolTests: EndToEndTestCase {
         try check(!FileManager.default.fileExists(atPath: clusterDirectory), "wipe deleted the cluster's data")
     }
 
-    /// Two bases B (raft) and C (client) with B+1...B+4 and C+1...C+4 free on 127.0.0.1, below
-    /// the kernel's ephemeral range so that other tests' free ports do not land on them.
+    /// Two bases B (raft) and C (client) with B+1...B+4 and C+1...C+4 free on 127.0.0.1, and the
+    /// ports a host derives from its client port (Redis +78, metrics +200), below the kernel's
+    /// ephemeral range so that other tests' free ports do not land on them.
     func freePortBases() throws -> (Int, Int) {
         var bases: [Int] = []
         var candidate = 20_000 + Int.random(in: 0..<80) * 100
         while bases.count < 2 && candidate < 29_000 {
-            if (1...4).allSatisfy({ portIsFree(candidate + $0) }) { bases.append(candidate) }
+            let needed = bases.isEmpty ? [0] : [0, 78, 200]
+            if (1...4).allSatisfy({ node in needed.allSatisfy { portIsFree(candidate + node + $0) } }) { bases.append(candidate) }
             candidate += 100
         }
         try check(bases.count == 2, "no free port ranges for the cluster tools")

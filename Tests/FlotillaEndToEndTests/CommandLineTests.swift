@@ -74,7 +74,8 @@ final class CommandLineTests: EndToEndTestCase {
         for (flag, raft, client) in [("--client-addr", "127.0.0.1:\(FreePort.next())", taken),
                                      ("--raft-addr", taken, "127.0.0.1:\(FreePort.next())")] {
             let run = try runTool(binary, ["serve", "--data-dir", "\(root)/\(flag.dropFirst(2))", "--raft-addr", raft,
-                                           "--client-addr", client] + fastTicks, in: root, timeout: 30)
+                                           "--client-addr", client, "--redis-addr", "none", "--metrics-addr", "none"] + fastTicks,
+                                   in: root, timeout: 30)
             try check(!run.timedOut && run.status != 0, "serve with \(flag) in use: \(run.text)")
             try check(run.stderr.contains("cannot listen on \(flag) \(taken): address already in use\n"),
                       "the message should be 'cannot listen on \(flag) \(taken): address already in use': \(run.text)")

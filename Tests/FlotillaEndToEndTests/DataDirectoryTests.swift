@@ -15,7 +15,7 @@ final class DataDirectoryTests: EndToEndTestCase {
 
         // A second host on the same data dir is refused, clearly, and the first carries on.
         let second = try runTool(binary, ["serve", "--node-id", "1", "--data-dir", host.dataDirectory,
-                                          "--raft-addr", "127.0.0.1:\(FreePort.next())", "--client-addr", "127.0.0.1:\(FreePort.next())",
+                                          "--raft-addr", "127.0.0.1:\(FreePort.next())", "--client-addr", "127.0.0.1:\(FreePort.next())", "--redis-addr", "none",
                                           "--shards", "4"], in: root, timeout: 30)
         try check(!second.timedOut && second.status != 0, "a second host on a data dir in use: \(second.text)")
         try check(second.stderr.contains("in use") && second.stderr.contains(host.dataDirectory),
@@ -29,7 +29,7 @@ final class DataDirectoryTests: EndToEndTestCase {
 
         // Another node id on this data dir is refused, clearly.
         let other = try runTool(binary, ["serve", "--node-id", "2", "--data-dir", host.dataDirectory,
-                                         "--raft-addr", host.raftAddress, "--client-addr", host.clientAddress], in: root, timeout: 30)
+                                         "--raft-addr", host.raftAddress, "--client-addr", host.clientAddress, "--redis-addr", host.redisAddress], in: root, timeout: 30)
         try check(!other.timedOut && other.status != 0, "another node id on the data dir: \(other.text)")
         try check(other.stderr.contains("node id 1") && other.stderr.contains("2"),
                   "the refusal should name the data dir's node id 1 and the requested 2: \(other.text)")

@@ -47,7 +47,7 @@ final class MembershipTests: EndToEndTestCase {
         // listed otherwise): its data decides.
         host4.kill9()
         host4.arguments = ["serve", "--node-id", "4", "--data-dir", host4.dataDirectory, "--raft-addr", host4.raftAddress,
-                           "--client-addr", host4.clientAddress, "--members", members(Array(voters.reversed())), "--shards", "8"]
+                           "--client-addr", host4.clientAddress, "--redis-addr", host4.redisAddress, "--members", members(Array(voters.reversed())), "--shards", "8"]
             + fastTicks + snapshotEvery
         try host4.start()
 
@@ -59,7 +59,8 @@ final class MembershipTests: EndToEndTestCase {
             let mine = host4.status(shard)
             return mine["role"] == "observer" && mine["replica"] == "4" && (Int(mine["applied"] ?? "") ?? 0) >= commit
         }
-        try check(host4.log().contains("shard \(shard): installed snapshot"), "host 4 did not catch up by snapshot:\n\(host4.logTail())")
+        let installed = host4.log().split(separator: "\n").contains { $0.contains(" shard=\(shard) ") && $0.contains("installed snapshot") }
+        try check(installed, "host 4 did not catch up by snapshot:\n\(host4.logTail())")
         try checkEqual(idList(host4.status(shard)["voters"]), [1, 2, 3], "voters as host 4 sees them")
         try checkReadable(inShard, via: [host4], command: "STALE-GET")
 
@@ -74,7 +75,7 @@ final class MembershipTests: EndToEndTestCase {
         // itself) and without --join: it comes back a voter and finds its peers from its data.
         host4.kill9()
         host4.arguments = ["serve", "--node-id", "4", "--data-dir", host4.dataDirectory, "--raft-addr", host4.raftAddress,
-                           "--client-addr", host4.clientAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks + snapshotEvery
+                           "--client-addr", host4.clientAddress, "--redis-addr", host4.redisAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks + snapshotEvery
         try host4.start()
         try waitFor("host 4 is back as a voter following a leader", timeout: 20) {
             let mine = host4.status(shard)
@@ -155,7 +156,7 @@ final class MembershipTests: EndToEndTestCase {
         host4.kill9()
         _ = try callUntil(voters[0], "ADD-OBSERVER 2 4 \(host4.raftAddress)")
         host4.arguments = ["serve", "--node-id", "4", "--data-dir", host4.dataDirectory, "--raft-addr", host4.raftAddress,
-                           "--client-addr", host4.clientAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks
+                           "--client-addr", host4.clientAddress, "--redis-addr", host4.redisAddress, "--members", "4=\(host4.raftAddress)"] + fastTicks
         try host4.start()
         try waitFor("host 4 is an observer of shard 2 that caught up", timeout: 15, interval: 0.2) {
             let leaderNode = leader(of: 2, askingHost: voters[0])

@@ -33,7 +33,7 @@ final class ObserverKillPointsTests: EndToEndTestCase {
             usleep(UInt32(delayMilliseconds * 1000))
             host4.kill9()
             host4.arguments = ["serve", "--node-id", "4", "--data-dir", host4.dataDirectory, "--raft-addr", host4.raftAddress,
-                               "--client-addr", host4.clientAddress] + commandLines[round % commandLines.count] + fastTicks + snapshotEvery
+                               "--client-addr", host4.clientAddress, "--redis-addr", host4.redisAddress] + commandLines[round % commandLines.count] + fastTicks + snapshotEvery
             try host4.start()
         }
 

@@ -85,4 +85,19 @@ final class RedisBenchTests: EndToEndTestCase {
         let refused = try bench(["--addr", address, "--protocol", "redis", "--connections", "2", "--ops", "200"])
         try check(refused.hasSuffix(" errors=200"), "every refused request is an error: \(refused)")
     }
+
+    /// The same load on Flotilla's own RESP listener, closed and open loop.
+    func testRedisModeAgainstFlotilla() throws {
+        let host = makeHost(node: 1, extra: ["--shards", "4"] + fastTicks)
+        try host.start()
+        try waitUntilServing([host], shards: 4)
+        let closed = try bench(["--addr", host.redisAddress, "--protocol", "redis", "--connections", "4", "--pipeline", "4",
+                                "--ops", "2000", "--reads", "0.5", "--key-prefix", "bench:"])
+        try check(closed.hasSuffix(" errors=0"), "closed loop on Flotilla's RESP port: \(closed)")
+        let open = try bench(["--addr", host.redisAddress, "--protocol", "redis", "--connections", "2", "--rate", "1000",
+                              "--ops", "300", "--reads", "0.5", "--key-prefix", "bench:"])
+        try check(open.hasSuffix(" errors=0"), "open loop on Flotilla's RESP port: \(open)")
+        try check(host.call("GET bench:0").map { $0 == "NOT_FOUND" || $0.hasPrefix("VALUE ") } ?? false,
+                  "the keys are Flotilla's keys, readable over the line protocol")
+    }
 }

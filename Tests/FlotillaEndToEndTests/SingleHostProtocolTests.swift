@@ -7,7 +7,7 @@ import XCTest
 final class SingleHostProtocolTests: EndToEndTestCase {
     func startDefaultHost() throws -> HostProcess {
         let host = makeHost(node: 1, extra: [])
-        host.arguments = ["serve", "--data-dir", host.dataDirectory, "--raft-addr", host.raftAddress, "--client-addr", host.clientAddress]
+        host.arguments = ["serve", "--data-dir", host.dataDirectory, "--raft-addr", host.raftAddress, "--client-addr", host.clientAddress, "--redis-addr", host.redisAddress]
         try host.start()
         try waitUntilServing([host], shards: 16)
         return host
@@ -83,7 +83,7 @@ final class SingleHostProtocolTests: EndToEndTestCase {
 
         // BAD_REQUEST never closes the connection.
         for line in ["", "\r", "FROB x", "PUT k", "PUT", "GET", "GET a b", "DEL", "CAS a b", "CAS a b c d", "SHARD",
-                     "STATUS", "STATUS x", "STATUS 1 2", "PING extra", "ADD-OBSERVER 1", "ADD-OBSERVER 1 x 127.0.0.1:1",
+                     "STATUS", "STATUS x", "STATUS 1 2 3", "STATUS 1 x", "PING extra", "ADD-OBSERVER 1", "ADD-OBSERVER 1 x 127.0.0.1:1",
                      "PROMOTE 1", "REMOVE x 2", "TRANSFER 1", "SNAPSHOT", "EXPORT 1", "PUT a\u{0}b c", "GET  a"] {
             try expectError(line, "BAD_REQUEST")
         }

@@ -44,7 +44,7 @@ final class NodeHostTests: XCTestCase {
         let value = try await host.read(ShardID(1), key: key).get()
         XCTAssertEqual(value, [2])
         let deleted = try await host.propose(ShardID(1), .delete(key: key)).get()
-        XCTAssertEqual(deleted, .ok)
+        XCTAssertEqual(deleted, .existed(true))
         let gone = try await host.read(ShardID(1), key: key).get()
         XCTAssertEqual(gone, nil)
         let unknown = await host.read(ShardID(99), key: key)

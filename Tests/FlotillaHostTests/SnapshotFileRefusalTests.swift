@@ -24,7 +24,8 @@ final class SnapshotFileRefusalTests: XCTestCase {
     /// can hold (8 bytes a record at least), and the missing records make the file corrupt.
     func testHugeRecordCountIsRefusedWithoutReservingForIt() throws {
         var bytes = try encoded(values: [:])
-        let countOffset = bytes.count - 4 - 8 - 8
+        // The record count: before the expiry count (8), the end marker (8) and the checksum (4).
+        let countOffset = bytes.count - 4 - 8 - 8 - 8
         bytes.replaceSubrange(countOffset..<(countOffset + 8), with: [0, 0, 0, 0, 0, 0, 0, 0x80])
         resealChecksum(&bytes)
         let refusal = AddressSpaceLimit.withHeadroom(bytes: 256 << 20) { () -> SnapshotFileError? in
@@ -54,10 +55,10 @@ final class SnapshotFileRefusalTests: XCTestCase {
 
     func testOtherFormatVersionIsNamed() throws {
         var bytes = try encoded(values: [:])
-        bytes[8] = 2
-        XCTAssertThrowsError(try SnapshotFile.decode(bytes, source: "old")) { error in
+        bytes[8] = 3
+        XCTAssertThrowsError(try SnapshotFile.decode(bytes, source: "newer")) { error in
             guard case .unsupportedVersion(let detail) = error as? SnapshotFileError else { return XCTFail("\(error)") }
-            XCTAssertTrue(detail.contains("version 2"), detail)
+            XCTAssertTrue(detail.contains("version 3"), detail)
         }
     }
 

@@ -18,12 +18,23 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .shard: return "shard"
         case .ping: return "ping"
         case .status: return "status"
+        case .replicaStatus: return "replicaStatus"
         case .addObserver: return "addObserver"
         case .promote: return "promote"
         case .remove: return "remove"
         case .transfer: return "transfer"
         case .snapshot: return "snapshot"
         case .export: return "export"
+        case .increment: return "increment"
+        case .set: return "set"
+        case .deleteCounting: return "deleteCounting"
+        case .append: return "append"
+        case .expire: return "expire"
+        case .persist: return "persist"
+        case .timeToLive: return "timeToLive"
+        case .scan: return "scan"
+        case .keyCount: return "keyCount"
+        case .shardCount: return "shardCount"
         }
     }
 
@@ -39,6 +50,9 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .pong: return "pong"
         case .status: return "status"
         case .error: return "error"
+        case .integer: return "integer"
+        case .stored: return "stored"
+        case .keys: return "keys"
         }
     }
 
@@ -46,7 +60,7 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         var generator = ForwardValueGenerator(seed: 51)
         var casesSeen: Set<String> = []
         for round in 0..<20 {
-            for position in 0..<14 {
+            for position in 0..<ForwardValueGenerator.requestCases {
                 let request = generator.request(casePosition: position)
                 let hops = UInt8(truncatingIfNeeded: generator.random.next())
                 casesSeen.insert(Self.caseName(request))
@@ -55,20 +69,20 @@ final class ForwardCodecRoundTripTests: XCTestCase {
                 XCTAssertEqual(decoded.hops, hops)
             }
         }
-        XCTAssertEqual(casesSeen.count, 14, "every request case was generated: \(casesSeen.sorted())")
+        XCTAssertEqual(casesSeen.count, ForwardValueGenerator.requestCases, "every request case was generated: \(casesSeen.sorted())")
     }
 
     func testEveryResponseRoundTrips() throws {
         var generator = ForwardValueGenerator(seed: 52)
         var casesSeen: Set<String> = []
         for round in 0..<30 {
-            for position in 0..<10 {
+            for position in 0..<ForwardValueGenerator.responseCases {
                 let response = generator.response(casePosition: position)
                 casesSeen.insert(Self.caseName(response))
                 XCTAssertEqual(try ForwardCodec.decodeResponse(ForwardCodec.encode(response)), response, "round \(round)")
             }
         }
-        XCTAssertEqual(casesSeen.count, 10, "every response case was generated: \(casesSeen.sorted())")
+        XCTAssertEqual(casesSeen.count, ForwardValueGenerator.responseCases, "every response case was generated: \(casesSeen.sorted())")
         for code in ForwardValueGenerator.errorCodes {
             let response = ClientResponse.error(code, generator.text())
             XCTAssertEqual(try ForwardCodec.decodeResponse(ForwardCodec.encode(response)), response)
@@ -78,13 +92,13 @@ final class ForwardCodecRoundTripTests: XCTestCase {
     /// Every cut of an encoded request or response is refused, never trapped on.
     func testEveryTruncationThrows() {
         var generator = ForwardValueGenerator(seed: 53)
-        for position in 0..<14 {
+        for position in 0..<ForwardValueGenerator.requestCases {
             let bytes = ForwardCodec.encode(generator.request(casePosition: position), hops: 2)
             for length in 0..<bytes.count {
                 XCTAssertThrowsError(try ForwardCodec.decodeRequest(Array(bytes[..<length])), "request \(position) cut at \(length)")
             }
         }
-        for position in 0..<10 {
+        for position in 0..<ForwardValueGenerator.responseCases {
             let bytes = ForwardCodec.encode(generator.response(casePosition: position))
             for length in 0..<bytes.count {
                 XCTAssertThrowsError(try ForwardCodec.decodeResponse(Array(bytes[..<length])), "response \(position) cut at \(length)")

@@ -1,3 +1,4 @@
+import FlotillaHost
 import FlotillaRaft
 import FlotillaServer
 
@@ -6,6 +7,9 @@ struct ForwardValueGenerator {
     static let errorCodes: [ClientErrorCode] = [
         .badRequest, .tooLarge, .unknownShard, .noLeader, .timeout, .notCaughtUp, .busy, .shuttingDown, .internalError,
     ]
+
+    static let requestCases = 25
+    static let responseCases = 13
 
     var random: SeededRandom
 
@@ -45,7 +49,19 @@ struct ForwardValueGenerator {
         case 10: return .remove(shard: number(), node: number())
         case 11: return .transfer(shard: number(), node: number())
         case 12: return .snapshot(shard: number())
-        default: return .export(shard: number(), directory: text())
+        case 13: return .export(shard: number(), directory: text())
+        case 14: return .increment(key: bytes(), delta: Int64(bitPattern: number()))
+        case 15: return .set(key: bytes(), value: bytes(), condition: [SetCondition.always, .ifAbsent, .ifPresent][Int(random.next() % 3)],
+                             expiry: expiry(), returnsPrevious: random.next() % 2 == 0)
+        case 16: return .deleteCounting(key: bytes())
+        case 17: return .append(key: bytes(), suffix: bytes())
+        case 18: return .expire(key: bytes(), expiry: expiry())
+        case 19: return .persist(key: bytes())
+        case 20: return .timeToLive(key: bytes())
+        case 21: return .scan(shard: number(), position: number(), count: Int(random.next() % 5_000))
+        case 22: return .keyCount(shard: number())
+        case 23: return .shardCount
+        default: return .replicaStatus(shard: number(), node: number())
         }
     }
 
@@ -60,9 +76,21 @@ struct ForwardValueGenerator {
         case 6: return .shard(number())
         case 7: return .pong
         case 8: return .status(text())
+        case 9: return .integer(Int64(bitPattern: number()))
+        case 10: return .stored(random.next() % 2 == 0, previous: random.next() % 2 == 0 ? nil : bytes())
+        case 11: return .keys((0..<Int(random.next() % 5)).map { _ in bytes() }, next: random.next() % 2 == 0 ? nil : number())
         default:
             let codes = Self.errorCodes
             return .error(codes[Int(random.next() % UInt64(codes.count))], text())
+        }
+    }
+
+    mutating func expiry() -> ExpiryChange {
+        switch random.next() % 4 {
+        case 0: return .clear
+        case 1: return .keep
+        case 2: return .after(milliseconds: Int64(bitPattern: number()))
+        default: return .at(unixMilliseconds: number())
         }
     }
 }

@@ -50,6 +50,8 @@ final class DictionaryHandler: ClientRequestHandler {
         case .ping: return .pong
         case .status(let shard):
             return shard <= 16 ? .status("shard=\(shard) replica=1 role=leader leader=1") : .error(.unknownShard, "no shard \(shard)")
+        case .replicaStatus(let shard, let node):
+            return .status("shard=\(shard) replica=\(node) role=follower leader=1")
         case .snapshot(let shard):
             return shard == 2 ? .error(.noLeader, "shard 2 has no leader") : .okIndex(7)
         case .export(let shard, let directory):
@@ -62,6 +64,8 @@ final class DictionaryHandler: ClientRequestHandler {
             return shard == 2 ? .error(.internalError, "a bug") : .ok
         case .addObserver:
             return .ok
+        default:
+            return .error(.badRequest, "\(request) is not served by this test double")
         }
     }
 }

@@ -157,7 +157,7 @@ final class EmbeddedHandlerTests: XCTestCase {
         try await channel.writeInbound(ByteBuffer(string: "PUT slow 1\n"))
         await handler.gate("slow").arrivals(1)
         serverInflight.beginDraining()
-        channel.pipeline.fireUserInboundEventTriggered(LineProtocolHandler.CloseWhenIdle())
+        channel.pipeline.fireUserInboundEventTriggered(CloseWhenIdle())
         try await channel.writeInbound(ByteBuffer(string: "PING\n"))
         XCTAssertTrue(channel.isActive, "open while the write in flight is owed its answer")
         handler.gate("slow").open()

@@ -6,11 +6,11 @@ import XCTest
 /// The server over real sockets on 127.0.0.1 (ephemeral ports), with a fake engine behind it.
 final class LineProtocolServerTests: XCTestCase {
     func startServer(_ handler: any ClientRequestHandler, port: Int = 0, inflightPerConnection: Int = 1024,
-                     serverInflight: Int = 65_536) throws -> LineProtocolServer {
-        var configuration = LineProtocolServer.Configuration(host: "127.0.0.1", port: port)
+                     serverInflight: Int = 65_536) throws -> ClientProtocolServer {
+        var configuration = ClientProtocolServer.Configuration(host: "127.0.0.1", port: port)
         configuration.connectionInflightRequestsMax = inflightPerConnection
         configuration.serverInflightRequestsMax = serverInflight
-        return try LineProtocolServer(configuration: configuration, handler: handler)
+        return try ClientProtocolServer(configuration: configuration, handler: handler)
     }
 
     func testEveryCommandAndErrorCodeOverASocket() throws {

@@ -6,8 +6,8 @@ import XCTest
 final class LoadGeneratorTests: XCTestCase {
     static let summaryPattern = #"^ops/s=\d+ p50_ms=\d+\.\d+ p99_ms=\d+\.\d+ p999_ms=\d+\.\d+ errors=\d+$"#
 
-    func startServer(_ handler: any ClientRequestHandler = DictionaryHandler()) throws -> LineProtocolServer {
-        try LineProtocolServer(configuration: .init(host: "127.0.0.1", port: 0), handler: handler)
+    func startServer(_ handler: any ClientRequestHandler = DictionaryHandler()) throws -> ClientProtocolServer {
+        try ClientProtocolServer(configuration: .init(host: "127.0.0.1", port: 0), handler: handler)
     }
 
     func testBenchAgainstTheServer() throws {

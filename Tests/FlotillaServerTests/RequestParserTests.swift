@@ -32,7 +32,7 @@ final class RequestParserTests: XCTestCase {
 
     func testMalformedRequestsAreRefusedWithTheRightCode() {
         for bad in ["", " ", "PUT k", "PUT", "PUT  v", "GET", "GET ", "GET a b", "GET  a", "GET a ", "CAS k a", "CAS k a b c", "CAS k  b",
-                    "FROB x", "STATUS", "STATUS x", "STATUS -1", "STATUS +3", "STATUS 3 4", "STATUS 18446744073709551616",
+                    "FROB x", "STATUS", "STATUS x", "STATUS -1", "STATUS +3", "STATUS 3 4 5", "STATUS 3 0", "STATUS 3 x", "STATUS 18446744073709551616",
                     "PROMOTE 1", "PROMOTE 1 0", "ADD-OBSERVER 1 2", "ADD-OBSERVER 1 2 nowhere", "ADD-OBSERVER 1 2 h:99999",
                     "EXPORT 1", "PING x", "PUT a\rb c", "PUT k v\r", "GET k\r", " GET k"] {
             XCTAssertEqual(code(bad), .badRequest, "'\(bad)'")
@@ -77,5 +77,10 @@ final class RequestParserTests: XCTestCase {
     func testShardZeroParsesForTheHostToRefuseAsUnknown() {
         XCTAssertEqual(try RequestParser.parse(Array("STATUS 0".utf8)).get(), .status(shard: 0))
         XCTAssertEqual(try RequestParser.parse(Array("SNAPSHOT 0".utf8)).get(), .snapshot(shard: 0))
+    }
+
+    func testStatusWithANodeAsksThatHostsReplica() {
+        XCTAssertEqual(try RequestParser.parse(Array("STATUS 3 4".utf8)).get(), .replicaStatus(shard: 3, node: 4))
+        XCTAssertEqual(try RequestParser.parse(Array("status 3".utf8)).get(), .status(shard: 3), "without a node: this host's replica")
     }
 }

@@ -12,6 +12,12 @@ final class HostProcess: @unchecked Sendable {
     let node: Int
     let raftPort: Int
     let clientPort: Int
+    /// The RESP2 port: a free port of its own, so that the default (client port + 78) never
+    /// lands on a port another test holds.
+    let redisPort: Int
+    /// `--metrics-addr`'s port: a free one, not the default client port + 200, which another
+    /// test's host may hold.
+    let metricsPort: Int
     let dataDirectory: String
     let logPath: String
     /// The command line (after `serve`) used by `start()` and `restart()`.
@@ -21,22 +27,27 @@ final class HostProcess: @unchecked Sendable {
 
     var raftAddress: String { "127.0.0.1:\(raftPort)" }
     var clientAddress: String { "127.0.0.1:\(clientPort)" }
+    var redisAddress: String { "127.0.0.1:\(redisPort)" }
 
     init(binary: String, node: Int, root: String, raftPort: Int = FreePort.next(), clientPort: Int = FreePort.next(),
-         dataDirectory: String? = nil) {
+         dataDirectory: String? = nil, metricsPort: Int = FreePort.next()) {
         self.binary = binary
+        self.metricsPort = metricsPort
         self.node = node
         self.raftPort = raftPort
         self.clientPort = clientPort
+        redisPort = FreePort.next()
         self.dataDirectory = dataDirectory ?? "\(root)/node-\(node)"
         self.logPath = (dataDirectory ?? "\(root)/node-\(node)") + ".log"
         self.arguments = []
     }
 
-    /// The standard command line: `serve --node-id N --data-dir D --raft-addr R --client-addr C` + `extra`.
+    /// The standard command line: `serve --node-id N --data-dir D --raft-addr R --client-addr C
+    /// --metrics-addr M` + `extra`.
     func useServeArguments(_ extra: [String]) {
         arguments = ["serve", "--node-id", "\(node)", "--data-dir", dataDirectory,
-                     "--raft-addr", raftAddress, "--client-addr", clientAddress] + extra
+                     "--raft-addr", raftAddress, "--client-addr", clientAddress, "--redis-addr", redisAddress,
+                     "--metrics-addr", "127.0.0.1:\(metricsPort)"] + extra
     }
 
     var pid: Int32? {

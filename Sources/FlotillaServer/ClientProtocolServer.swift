@@ -3,12 +3,20 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Serves the line protocol on a TCP address: a thin shell that gives each connection a
-/// `LineProtocolHandler` and keeps the limits and the shutdown state they share.
-public final class LineProtocolServer: Sendable {
+/// Serves a client protocol (the line protocol or RESP2) on a TCP address: a thin shell that
+/// gives each connection a `PipelinedConnectionHandler` with the protocol's session, and
+/// keeps the limits and the shutdown state they share.
+public final class ClientProtocolServer: Sendable {
+    /// What the port speaks.
+    public enum ClientProtocol: Sendable {
+        case line
+        case redis
+    }
+
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        public var clientProtocol = ClientProtocol.line
         /// Unanswered requests per connection before the server stops reading from it.
         public var connectionInflightRequestsMax: Int = 1_024
         /// Requests in flight across all connections before new ones get `ERR BUSY`.
@@ -49,6 +57,8 @@ public final class LineProtocolServer: Sendable {
         let inflight = ServerInflight(maximum: configuration.serverInflightRequestsMax)
         let connections = ConnectionRegistry()
         let perConnection = configuration.connectionInflightRequestsMax
+        let clientProtocol = configuration.clientProtocol
+        let clientIDs = Atomic<Int64>(0)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -60,9 +70,16 @@ public final class LineProtocolServer: Sendable {
             .childChannelInitializer { channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        LineProtocolHandler(handler: handler, inflightRequestsMax: perConnection, serverInflight: inflight,
-                                            mailbox: mailboxes.mailbox(for: channel.eventLoop)))
+                    let mailbox = mailboxes.mailbox(for: channel.eventLoop)
+                    switch clientProtocol {
+                    case .line:
+                        try channel.pipeline.syncOperations.addHandler(
+                            LineProtocolHandler(handler: handler, inflightRequestsMax: perConnection, serverInflight: inflight, mailbox: mailbox))
+                    case .redis:
+                        let session = RedisSession(handler: handler, clientID: clientIDs.add(1, ordering: .relaxed).newValue)
+                        try channel.pipeline.syncOperations.addHandler(
+                            PipelinedConnectionHandler(session: session, inflightRequestsMax: perConnection, serverInflight: inflight, mailbox: mailbox))
+                    }
                 }
             }
         do {
@@ -82,6 +99,10 @@ public final class LineProtocolServer: Sendable {
 
     /// Requests still being answered by the handler.
     public var requestsInFlight: Int { inflight.current }
+
+    /// Requests answered `ERR BUSY` because the server was at its in-flight limit (they never
+    /// reached the engine, so the engine's request counts miss them).
+    public var busyRefusals: UInt64 { inflight.refusedCount }
 
     /// Open client connections.
     public var connectionCount: Int { connections.count }
@@ -110,7 +131,7 @@ public final class LineProtocolServer: Sendable {
         inflight.beginDraining()
         let open = connections.all
         for connection in open {
-            connection.pipeline.fireUserInboundEventTriggered(LineProtocolHandler.CloseWhenIdle())
+            connection.pipeline.fireUserInboundEventTriggered(CloseWhenIdle())
         }
         let eventLoop = group.next()
         let drained = eventLoop.makePromise(of: Bool.self)

@@ -1,47 +1,49 @@
+import DequeModule
 import FlotillaEventLoop
 import NIOCore
 
-/// The NIO shell around the pure framer and parser: frames lines, hands each request to the
-/// `ClientRequestHandler`, and writes the answers strictly in request order (pipelining).
-/// Requests on different keys run concurrently; requests on the same key from one connection
-/// run one after another, in the order sent, so a pipelined `PUT k` then `GET k` reads its own
-/// write; so do administrative requests on the same shard (`ADD-OBSERVER` then `PROMOTE`).
+/// The NIO shell around a protocol's pure session (`ConnectionSession`): hands each request
+/// the session parses to the session, and writes the answers strictly in request order
+/// (pipelining). Requests on different keys run concurrently; requests sharing a key from one
+/// connection run one after another, in the order sent, so a pipelined `PUT k` then `GET k`
+/// reads its own write; so do administrative requests on the same shard (`ADD-OBSERVER` then
+/// `PROMOTE`), and a multi-key request waits for the earlier requests on each of its keys.
 ///
 /// No request costs a `Task` or a thread hop of its own: the engine is called on this loop,
 /// and answers coming from other threads arrive through the loop's `EventLoopMailbox`, many
-/// per wake-up; the socket is flushed once per batch, not once per answer. Back-pressure: past `inflightRequestsMax` unanswered requests on this connection it
-/// stops reading the socket (the client's sends then block in TCP, not in our memory); past the
-/// server-wide limit it answers `ERR BUSY`.
+/// per wake-up; the socket is flushed once per batch, not once per answer. Back-pressure: past
+/// `inflightRequestsMax` unanswered requests on this connection it stops reading the socket
+/// (the client's sends then block in TCP, not in our memory); past the server-wide limit it
+/// answers `BUSY`.
 ///
-/// The connection is closed, always after every earlier answer is written, when a line is too
-/// large, when the client has shut down its sending side and every answer is out (so that
-/// `printf 'GET k\n' | nc -N` gets its answer), and when the server drains for shutdown and
-/// the connection has nothing left in flight.
-final class LineProtocolHandler: ChannelDuplexHandler {
+/// The connection is closed, always after every earlier answer is written, when a request is
+/// too large or says so (Redis `QUIT`), when the client has shut down its
+/// sending side and every answer is out (so that `printf 'GET k\n' | nc -N` gets its answer),
+/// and when the server drains for shutdown and the connection has nothing left in flight.
+final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
+    typealias Request = Session.Request
 
-    /// Sent through the pipeline by a draining server: finish what is in flight, then close.
-    struct CloseWhenIdle: Sendable {}
-
-    let handler: any ClientRequestHandler
+    private var session: Session
     let inflightRequestsMax: Int
     let serverInflight: ServerInflight
     let mailbox: EventLoopMailbox
     private var flushScheduled = false
-    private var framer = LineFramer()
     private var nextSequence = 0
     private var nextToWrite = 0
     private var ready: [Int: [UInt8]] = [:]
-    /// The sequence number of the `TOO_LARGE` answer after which the connection closes.
+    /// The sequence number of the answer after which the connection closes.
     private var closeAfter: Int?
     private var readPending = false
     private var inputClosed = false
     private var closeWhenIdle = false
     private var closing = false
-    /// Keys with a request running, and the requests on them waiting their turn.
-    private var keyQueues: [RequestOrderingKey: [(sequence: Int, request: ClientRequest)]] = [:]
+    /// For each key with a request running: the requests waiting their turn on it, in order.
+    private var keyQueues: [RequestOrderingKey: Deque<Int>] = [:]
+    /// Requests waiting for some of their keys, and how many keys they still wait for.
+    private var waiting: [Int: (request: Request, keys: [RequestOrderingKey], keysAwaited: Int)] = [:]
     private var inflight: Int { nextSequence - nextToWrite }
     /// While closing, input goes on being read and discarded: closing a socket with unread
     /// input makes the kernel send a reset, which can destroy the answers still on their way
@@ -49,10 +51,10 @@ final class LineProtocolHandler: ChannelDuplexHandler {
     private var mayRead: Bool { !inputClosed && (closing || closeAfter != nil || inflight < inflightRequestsMax) }
     /// How long a closing connection discards input, waiting for the client to close, before
     /// it is closed anyway.
-    static let lingerSeconds: Int64 = 3
+    static var lingerSeconds: Int64 { 3 }
 
-    init(handler: any ClientRequestHandler, inflightRequestsMax: Int, serverInflight: ServerInflight, mailbox: EventLoopMailbox) {
-        self.handler = handler
+    init(session: Session, inflightRequestsMax: Int, serverInflight: ServerInflight, mailbox: EventLoopMailbox) {
+        self.session = session
         self.inflightRequestsMax = inflightRequestsMax
         self.serverInflight = serverInflight
         self.mailbox = mailbox
@@ -78,42 +80,51 @@ final class LineProtocolHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard closeAfter == nil, !closing else { return }
         let buffer = unwrapInboundIn(data)
-        let events = buffer.withUnsafeReadableBytes { framer.feed($0) }
+        let events = buffer.withUnsafeReadableBytes { session.feed($0) }
         for event in events {
             let sequence = nextSequence
             nextSequence += 1
             switch event {
-            case .tooLarge:
-                complete(sequence, ResponseRenderer.render(.error(.tooLarge,
-                    "request line over \(LineProtocolLimits.lineBytesMax) bytes; closing the connection")))
+            case .answerAndClose(let bytes):
+                complete(sequence, bytes)
                 closeAfter = sequence
                 flushReady(context: context)
                 return
-            case .line(let line):
-                switch RequestParser.parse(line) {
-                case .failure(let refusal):
-                    complete(sequence, ResponseRenderer.render(.error(refusal.code, refusal.message)))
-                case .success(let request):
-                    if serverInflight.isDraining {
-                        complete(sequence, ResponseRenderer.render(.error(.shuttingDown, "the host is stopping; retry on another host")))
-                        continue
-                    }
-                    guard serverInflight.acquire() else {
-                        complete(sequence, ResponseRenderer.render(.error(.busy, "too many requests in flight on this host; retry after a pause")))
-                        continue
-                    }
-                    if let key = RequestOrderingKey(request) {
-                        if keyQueues[key] != nil {
-                            keyQueues[key]!.append((sequence, request))
-                            continue
-                        }
+            case .answer(let bytes):
+                complete(sequence, bytes)
+            case .request(let request):
+                if serverInflight.isDraining {
+                    complete(sequence, session.refusal(.shuttingDown, "the host is stopping; retry on another host"))
+                    continue
+                }
+                guard serverInflight.acquire() else {
+                    complete(sequence, session.refusal(.busy, "too many requests in flight on this host; retry after a pause"))
+                    continue
+                }
+                let keys = Self.distinct(session.orderingKeys(of: request))
+                var keysAwaited = 0
+                for key in keys {
+                    if keyQueues[key] == nil {
                         keyQueues[key] = []
+                    } else {
+                        keyQueues[key]!.append(sequence)
+                        keysAwaited += 1
                     }
-                    start(sequence, request, context: context)
+                }
+                if keysAwaited == 0 {
+                    start(sequence, request, keys, context: context)
+                } else {
+                    waiting[sequence] = (request, keys, keysAwaited)
                 }
             }
         }
         flushReady(context: context)
+    }
+
+    static func distinct(_ keys: [RequestOrderingKey]) -> [RequestOrderingKey] {
+        guard keys.count > 1 else { return keys }
+        var seen = Set<RequestOrderingKey>()
+        return keys.filter { seen.insert($0).inserted }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -147,32 +158,38 @@ final class LineProtocolHandler: ChannelDuplexHandler {
         }
     }
 
-    private func start(_ sequence: Int, _ request: ClientRequest, context: ChannelHandlerContext) {
+    private func start(_ sequence: Int, _ request: Request, _ keys: [RequestOrderingKey], context: ChannelHandlerContext) {
         let serverInflight = self.serverInflight
         let mailbox = self.mailbox
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        handler.handle(request) { response in
-            let bytes = ResponseRenderer.render(response)
+        let boundKeys = NIOLoopBound(keys, eventLoop: context.eventLoop)
+        session.start(request) { answer in
             serverInflight.release()
             guard !serverInflight.isAbandoned else { return }
             mailbox.post {
-                bound.value.finished(sequence, request, bytes, context: boundContext.value)
+                bound.value.finished(sequence, boundKeys.value, answer, context: boundContext.value)
             }
         }
     }
 
-    /// On the event loop: an answer is in; start the next request on the same key. The socket
-    /// is flushed at the end of the batch of answers this one came with.
-    func finished(_ sequence: Int, _ request: ClientRequest, _ bytes: [UInt8], context: ChannelHandlerContext) {
-        complete(sequence, bytes)
-        if let key = RequestOrderingKey(request), var waiting = keyQueues[key] {
-            if waiting.isEmpty {
+    /// On the event loop: an answer is in; the next request waiting on each of its keys takes
+    /// the key, and starts once it holds all of its own. The socket is flushed at the end of
+    /// the batch of answers this one came with.
+    func finished(_ sequence: Int, _ keys: [RequestOrderingKey], _ answer: [UInt8], context: ChannelHandlerContext) {
+        complete(sequence, answer)
+        for key in keys {
+            guard let next = keyQueues[key]?.popFirst() else {
                 keyQueues[key] = nil
+                continue
+            }
+            guard var entry = waiting[next] else { continue }
+            entry.keysAwaited -= 1
+            if entry.keysAwaited == 0 {
+                waiting[next] = nil
+                start(next, entry.request, entry.keys, context: context)
             } else {
-                let next = waiting.removeFirst()
-                keyQueues[key] = waiting
-                start(next.sequence, next.request, context: context)
+                waiting[next] = entry
             }
         }
         guard !flushScheduled else { return }
