@@ -47,6 +47,11 @@ final class ShardReplica {
     var heldMessages: [Message] = []
     /// The index of the snapshot being written or recorded, if any (one at a time).
     var snapshotInFlight: LogIndex?
+    /// A snapshot whose file is durable, its record waiting for the shard's writes in flight:
+    /// the store resolves the compaction's term when the record is submitted, so every entry it
+    /// compacts must be in the store by then. No new write is submitted meanwhile (a round or
+    /// two; under steady load there would otherwise never be none in flight).
+    var snapshotAwaitingRecord: ReplicaLogUpdate?
     /// Administrative `SNAPSHOT` requests waiting for a snapshot at or past the index applied
     /// when they arrived.
     var snapshotWaiters: [(minimum: LogIndex, continuation: HostContinuation)] = []
@@ -96,9 +101,11 @@ final class ShardReplica {
         for pending in pendingProposals.values { pending.continuation.resume(returning: .failure(.timeout)) }
         for pending in pendingReads.values { pending.continuation.resume(returning: .failure(error)) }
         for pending in pendingTransfers { pending.continuation.resume(returning: .failure(error)) }
+        for waiter in snapshotWaiters { waiter.continuation.resume(returning: .failure(error)) }
         pendingProposals = [:]
         pendingReads = [:]
         pendingTransfers = []
         confirmedReads = []
+        snapshotWaiters = []
     }
 }

@@ -29,6 +29,8 @@ final class StepWorker: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Rounds whose write is in flight: what to finish once it is durable.
     private var inflightWrites: [UInt64: [PersistedShard]] = [:]
+    /// Snapshot records submitted to the store and not yet durable (a stop waits for them).
+    private var snapshotRecordsInFlight = 0
     private var nextWriteID: UInt64 = 1
     /// Set by `stop`: requests are refused, writes in flight are waited for.
     private var stopping = false
@@ -71,7 +73,7 @@ final class StepWorker: @unchecked Sendable {
     }
 
     private func run() {
-        while !stopping || !inflightWrites.isEmpty {
+        while !stopping || !inflightWrites.isEmpty || snapshotRecordsInFlight > 0 {
             let items = queue.takeAll()
             if items.isEmpty { break }
             for item in items {
@@ -94,7 +96,10 @@ final class StepWorker: @unchecked Sendable {
                 rounds += 1
             }
         }
-        for replica in replicas.values { replica.failAll(.shuttingDown) }
+        for replica in replicas.values {
+            replica.failAll(.shuttingDown)
+            if let waiting = replica.snapshotAwaitingRecord?.snapshot { unlink(waiting.file) }
+        }
     }
 
     // MARK: - Items
@@ -400,6 +405,7 @@ final class StepWorker: @unchecked Sendable {
         touched = []
         for shard in candidates {
             guard let replica = replicas[shard] else { continue }
+            if replica.snapshotAwaitingRecord != nil && replica.writesInFlight > 0 { continue }
             if replica.node.hasReady {
                 work.append((replica, replica.node.ready()))
             }
@@ -417,6 +423,8 @@ final class StepWorker: @unchecked Sendable {
         for (replica, ready) in work where ready.snapshot == nil {
             membershipChanged[replica.shard] = applyEntries(ready, to: replica)
         }
+        // An entry that cannot be applied stops the host: nothing more is written.
+        if failedStop { return }
 
         var updates: [ReplicaLogUpdate] = []
         var persisting: [PersistedShard] = []
@@ -519,6 +527,10 @@ final class StepWorker: @unchecked Sendable {
                 send(replica.heldMessages, from: replica)
                 replica.heldMessages = []
             }
+            if replica.writesInFlight == 0, let update = replica.snapshotAwaitingRecord {
+                replica.snapshotAwaitingRecord = nil
+                recordSnapshot(replica, update)
+            }
             touched.insert(replica.shard)
         }
     }
@@ -595,8 +607,17 @@ final class StepWorker: @unchecked Sendable {
             var result = KeyValueResult.ok
             switch entry.payload {
             case .command(let bytes):
-                if let decoded = try? KeyValueEntry(decoding: bytes) {
+                do {
+                    let decoded = try KeyValueEntry(decoding: bytes)
                     result = replica.stateMachine.apply(decoded.command, at: decoded.timeMilliseconds)
+                } catch {
+                    // Skipping a committed entry would make this replica differ from the others
+                    // for good: stop instead (a newer version wrote it, or the log is damaged).
+                    let reason = "shard \(replica.shard): the committed entry at \(entry.index) cannot be applied (\(error)); "
+                        + "it was written by a newer version of Flotilla or the log is damaged: run one version across the cluster"
+                    context.failStop(reason)
+                    enterFailStop()
+                    return membershipChanged
                 }
             case .membershipChange(let change):
                 membershipChanged = true
@@ -828,19 +849,31 @@ final class StepWorker: @unchecked Sendable {
             snapshotFailed(replica, "snapshot failed: \(failure)")
             return
         }
-        // A snapshot received meanwhile may have overtaken this one.
-        guard metadata.index > replica.log.snapshot.index, replica.node.role != .removed else {
-            unlink(file)
-            replica.snapshotInFlight = nil
-            answerSnapshotWaiters(replica, replica.node.role == .removed ? .failure(.unknownShard(shard)) : .index(replica.log.snapshot.index))
-            return
-        }
         var update = ReplicaLogUpdate(shard: shard)
         update.snapshot = StoredSnapshot(metadata: metadata, file: file)
         let keep = configuration.compactionKeepEntries
         if metadata.index.rawValue > keep {
             update.compactThrough = LogIndex(metadata.index.rawValue - keep)
         }
+        if replica.writesInFlight > 0 {
+            replica.snapshotAwaitingRecord = update
+        } else {
+            recordSnapshot(replica, update)
+        }
+    }
+
+    /// Submits a snapshot's record and compaction, once the shard has no write in flight; a
+    /// snapshot received and installed meanwhile, or the replica's removal, discards it.
+    private func recordSnapshot(_ replica: ShardReplica, _ update: ReplicaLogUpdate) {
+        guard let snapshot = update.snapshot else { return }
+        guard snapshot.metadata.index > replica.log.snapshot.index, replica.node.role != .removed, !stopping, !failedStop else {
+            unlink(snapshot.file)
+            replica.snapshotInFlight = nil
+            answerSnapshotWaiters(replica, replica.node.role == .removed ? .failure(.unknownShard(replica.shard))
+                                      : stopping || failedStop ? .failure(.shuttingDown) : .index(replica.log.snapshot.index))
+            return
+        }
+        snapshotRecordsInFlight += 1
         let queue = self.queue
         let context = self.context
         let recorded = update
@@ -861,6 +894,7 @@ final class StepWorker: @unchecked Sendable {
 
     /// The record of a snapshot is durable: it is now the replica's current snapshot.
     private func snapshotRecorded(_ update: ReplicaLogUpdate, failure: String?) {
+        snapshotRecordsInFlight -= 1
         if failure == Self.failStopMarker {
             enterFailStop()
             return
@@ -885,7 +919,13 @@ final class StepWorker: @unchecked Sendable {
         let recorded = max(snapshot.metadata.index, replica.log.snapshot.index)
         answerSnapshotWaiters(replica, .index(recorded), through: recorded)
         // Requests that came after this snapshot began want a newer one.
-        if !replica.snapshotWaiters.isEmpty { startSnapshot(replica, waiter: nil) }
+        if !replica.snapshotWaiters.isEmpty {
+            if stopping || failedStop {
+                answerSnapshotWaiters(replica, .failure(.shuttingDown))
+            } else {
+                startSnapshot(replica, waiter: nil)
+            }
+        }
         touched.insert(replica.shard)
     }
 

@@ -21,6 +21,15 @@ protocol ConnectionSession {
 
     /// The answer to a request refused before it started (`BUSY`, `SHUTTING_DOWN`).
     func refusal(_ code: ClientErrorCode, _ message: String) -> [UInt8]
+
+    /// Whether a request reads the whole keyspace (`SCAN`, `DBSIZE`): it then starts once
+    /// every earlier request of the connection is answered, and later ones wait for it, so a
+    /// pipelined `SET` then `DBSIZE` counts the key as a single Redis would.
+    func isBarrier(_ request: Request) -> Bool
+}
+
+extension ConnectionSession {
+    func isBarrier(_ request: Request) -> Bool { false }
 }
 
 /// One thing a session found in the bytes.

@@ -44,6 +44,12 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
     private var keyQueues: [RequestOrderingKey: Deque<Int>] = [:]
     /// Requests waiting for some of their keys, and how many keys they still wait for.
     private var waiting: [Int: (request: Request, keys: [RequestOrderingKey], keysAwaited: Int)] = [:]
+    /// Requests started and not yet answered.
+    private var running = 0
+    /// A barrier (`SCAN`, `DBSIZE`) is running: it started once everything before it was
+    /// answered, and everything after it waits in `behindBarrier` until it is answered.
+    private var barrierRunning = false
+    private var behindBarrier: Deque<(sequence: Int, request: Request)> = []
     private var inflight: Int { nextSequence - nextToWrite }
     /// While closing, input goes on being read and discarded: closing a socket with unread
     /// input makes the kernel send a reset, which can destroy the answers still on their way
@@ -101,24 +107,48 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
                     complete(sequence, session.refusal(.busy, "too many requests in flight on this host; retry after a pause"))
                     continue
                 }
-                let keys = Self.distinct(session.orderingKeys(of: request))
-                var keysAwaited = 0
-                for key in keys {
-                    if keyQueues[key] == nil {
-                        keyQueues[key] = []
-                    } else {
-                        keyQueues[key]!.append(sequence)
-                        keysAwaited += 1
-                    }
-                }
-                if keysAwaited == 0 {
-                    start(sequence, request, keys, context: context)
+                if barrierRunning || !behindBarrier.isEmpty || (session.isBarrier(request) && !(running == 0 && waiting.isEmpty)) {
+                    behindBarrier.append((sequence, request))
                 } else {
-                    waiting[sequence] = (request, keys, keysAwaited)
+                    admit(sequence, request, context: context)
                 }
             }
         }
         flushReady(context: context)
+    }
+
+    /// Starts a request, or queues it behind the earlier requests sharing one of its keys.
+    private func admit(_ sequence: Int, _ request: Request, context: ChannelHandlerContext) {
+        if session.isBarrier(request) {
+            barrierRunning = true
+            start(sequence, request, [], context: context)
+            return
+        }
+        let keys = Self.distinct(session.orderingKeys(of: request))
+        var keysAwaited = 0
+        for key in keys {
+            if keyQueues[key] == nil {
+                keyQueues[key] = []
+            } else {
+                keyQueues[key]!.append(sequence)
+                keysAwaited += 1
+            }
+        }
+        if keysAwaited == 0 {
+            start(sequence, request, keys, context: context)
+        } else {
+            waiting[sequence] = (request, keys, keysAwaited)
+        }
+    }
+
+    /// Admits what waited behind a barrier once it is answered, up to the next barrier, which
+    /// starts when everything before it is answered.
+    private func admitBehindBarrier(context: ChannelHandlerContext) {
+        while !barrierRunning, let first = behindBarrier.first {
+            if session.isBarrier(first.request) && !(running == 0 && waiting.isEmpty) { return }
+            behindBarrier.removeFirst()
+            admit(first.sequence, first.request, context: context)
+        }
     }
 
     static func distinct(_ keys: [RequestOrderingKey]) -> [RequestOrderingKey] {
@@ -159,6 +189,8 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
     }
 
     private func start(_ sequence: Int, _ request: Request, _ keys: [RequestOrderingKey], context: ChannelHandlerContext) {
+        running += 1
+        let isBarrier = session.isBarrier(request)
         let serverInflight = self.serverInflight
         let mailbox = self.mailbox
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -168,7 +200,7 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
             serverInflight.release()
             guard !serverInflight.isAbandoned else { return }
             mailbox.post {
-                bound.value.finished(sequence, boundKeys.value, answer, context: boundContext.value)
+                bound.value.finished(sequence, boundKeys.value, isBarrier: isBarrier, answer, context: boundContext.value)
             }
         }
     }
@@ -176,8 +208,10 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
     /// On the event loop: an answer is in; the next request waiting on each of its keys takes
     /// the key, and starts once it holds all of its own. The socket is flushed at the end of
     /// the batch of answers this one came with.
-    func finished(_ sequence: Int, _ keys: [RequestOrderingKey], _ answer: [UInt8], context: ChannelHandlerContext) {
+    func finished(_ sequence: Int, _ keys: [RequestOrderingKey], isBarrier: Bool, _ answer: [UInt8], context: ChannelHandlerContext) {
         complete(sequence, answer)
+        running -= 1
+        if isBarrier { barrierRunning = false }
         for key in keys {
             guard let next = keyQueues[key]?.popFirst() else {
                 keyQueues[key] = nil
@@ -192,6 +226,7 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
                 waiting[next] = entry
             }
         }
+        if !behindBarrier.isEmpty { admitBehindBarrier(context: context) }
         guard !flushScheduled else { return }
         flushScheduled = true
         mailbox.atEndOfBatch { [self] in

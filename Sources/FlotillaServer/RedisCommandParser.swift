@@ -206,7 +206,8 @@ enum RedisCommandParser {
             case "COUNT":
                 guard let number = RequestParser.signedInteger(rest[index + 1]) else { return .refused(notInteger) }
                 guard number >= 1 else { return .refused(.error("ERR syntax error")) }
-                count = Int(clamping: number)
+                // A hint: one call asks a shard for at most this many.
+                count = Int(min(number, Int64(ClientRequest.scanPageMax)))
             case "TYPE": type = rest[index + 1]
             default: return .refused(.error("ERR syntax error"))
             }

@@ -47,6 +47,13 @@ struct RedisSession: ConnectionSession {
         RedisReplies.error(code, message).bytes
     }
 
+    func isBarrier(_ command: RedisCommand) -> Bool {
+        switch command {
+        case .scan, .databaseSize: return true
+        default: return false
+        }
+    }
+
     mutating func start(_ command: RedisCommand, completion: @escaping Answer) {
         func reply(_ value: RESPValue) { completion(value.bytes) }
         switch command {
@@ -116,7 +123,13 @@ struct RedisSession: ConnectionSession {
                 RedisReplies.firstError(responses) ?? .array(responses.map(RedisReplies.bulkOrNull))
             }
         case .multipleSet(let pairs):
-            let requests = stride(from: 0, to: pairs.count, by: 2).map { ClientRequest.put(key: pairs[$0], value: pairs[$0 + 1]) }
+            // A key given twice takes its last value, as in Redis: the puts run concurrently, so
+            // only one is sent per key.
+            var lastValue: [[UInt8]: Int] = [:]
+            for index in stride(from: 0, to: pairs.count, by: 2) { lastValue[pairs[index]] = index + 1 }
+            let requests = stride(from: 0, to: pairs.count, by: 2).compactMap { index -> ClientRequest? in
+                lastValue[pairs[index]] == index + 1 ? .put(key: pairs[index], value: pairs[index + 1]) : nil
+            }
             each(requests) { responses in
                 guard let error = RedisReplies.firstError(responses) else { return .ok }
                 guard case .error(let text) = error else { return error }
