@@ -31,14 +31,18 @@ public final class TCPTransport: HostTransport {
     private let peers = Mutex<[ReplicaID: [PeerLink]]>([:])
     private let addresses = Mutex<[ReplicaID: String]>([:])
     let clusterIdentity: Atomic<UInt64>
-    private let adoptedIdentity = Mutex<(@Sendable (UInt64, UInt64) -> Void)?>(nil)
+    /// Closures are held in structs: a bare closure read out of a `Mutex` gains a thunk on every
+    /// read (see `LogStoreStatistics`).
+    private struct IdentityHandler: Sendable { let call: @Sendable (UInt64, UInt64) -> Void }
+    private struct EventSink: Sendable { let call: HostEventSink }
+    private let adoptedIdentity = Mutex<IdentityHandler?>(nil)
     /// The cluster's shard count as far as this host knows (zero on a joining host until a
     /// peer's hello tells it).
     let shardCount: Atomic<UInt64>
     let statistics = Mutex(TCPTransportStatistics())
     /// Bytes sent and received, for the metrics endpoint.
     public let counters = TransportCounters()
-    private let eventSink = Mutex<HostEventSink?>(nil)
+    private let eventSink = Mutex<EventSink?>(nil)
     private let serverChannel = Mutex<Channel?>(nil)
     let transferCounter = Atomic<UInt64>(UInt64(UInt32.random(in: 1...UInt32.max)) << 20)
 
@@ -68,9 +72,9 @@ public final class TCPTransport: HostTransport {
     public var currentStatistics: TCPTransportStatistics { statistics.withLock { $0 } }
 
     /// Where peer connections made and lost are reported (one event each, never per message).
-    public func onEvent(_ sink: @escaping HostEventSink) { eventSink.withLock { $0 = sink } }
+    public func onEvent(_ sink: @escaping HostEventSink) { eventSink.withLock { $0 = EventSink(call: sink) } }
 
-    func report(_ event: HostEvent) { eventSink.withLock { $0 }?(event) }
+    func report(_ event: HostEvent) { eventSink.withLock { $0 }?.call(event) }
     public var clusterID: UInt64 { clusterIdentity.load(ordering: .acquiring) }
 
     /// Where messages from peers go; set before `start`.
@@ -89,7 +93,7 @@ public final class TCPTransport: HostTransport {
     /// Called once when a joining host learns its cluster's identity and shard count from a
     /// peer's hello.
     public func onClusterIdentityAdopted(_ handler: @escaping @Sendable (_ clusterID: UInt64, _ shardCount: UInt64) -> Void) {
-        adoptedIdentity.withLock { $0 = handler }
+        adoptedIdentity.withLock { $0 = IdentityHandler(call: handler) }
     }
 
     /// Binds the listening socket (with SO_REUSEADDR, so a host restarted right after a kill
@@ -240,7 +244,7 @@ public final class TCPTransport: HostTransport {
             let (exchanged, _) = clusterIdentity.compareExchange(expected: 0, desired: peerCluster, ordering: .acquiringAndReleasing)
             if exchanged {
                 if peerShardCount > 0 { shardCount.store(peerShardCount, ordering: .releasing) }
-                if let handler = adoptedIdentity.withLock({ $0 }) { handler(peerCluster, peerShardCount) }
+                if let handler = adoptedIdentity.withLock({ $0 }) { handler.call(peerCluster, peerShardCount) }
             }
         } else if peerCluster != ours && peerCluster != 0 {
             statistics.withLock { $0.connectionsRefused += 1 }
