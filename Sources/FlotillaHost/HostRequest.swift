@@ -40,6 +40,8 @@ enum WorkItem: Sendable {
     case addReplica(StoredReplica?, ShardID, ReplicaRecord, bootstrap: [Entry])
     /// A round's write, submitted without waiting, is durable (or failed with `failure`).
     case persisted(UInt64, failure: String?)
+    /// A connection with this peer was (re)established: it may have restarted.
+    case peerConnected(ReplicaID)
     /// The snapshot thread wrote (or failed to write) a snapshot file.
     case snapshotWritten(ShardID, SnapshotMetadata, file: String, failure: String?)
     /// The store recorded (or failed to record) a snapshot and its compaction.

@@ -28,4 +28,10 @@ public protocol HostMessageReceiver: AnyObject, Sendable {
     /// A snapshot transfer completed into `file` (on this host's disk). Returns whether the
     /// snapshot was valid and handed to the replica; the file is consumed either way.
     func receiveSnapshot(_ message: ShardMessage, file: String) -> Bool
+    /// A connection with `peer` was (re)established: the peer may have restarted.
+    func peerConnected(_ peer: ReplicaID)
+}
+
+extension HostMessageReceiver {
+    public func peerConnected(_ peer: ReplicaID) {}
 }

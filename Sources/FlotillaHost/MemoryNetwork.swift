@@ -34,7 +34,12 @@ public final class MemoryNetwork: Sendable {
 
     /// Connects a host; `snapshotDirectory` receives incoming snapshot chunks.
     public func attach(_ node: ReplicaID, receiver: any HostMessageReceiver, snapshotDirectory: String) {
-        endpoints.withLock { $0[node] = Endpoint(receiver: receiver, assembler: SnapshotAssembler(directory: snapshotDirectory)) }
+        let others = endpoints.withLock { endpoints -> [any HostMessageReceiver] in
+            endpoints[node] = Endpoint(receiver: receiver, assembler: SnapshotAssembler(directory: snapshotDirectory))
+            return endpoints.filter { $0.key != node }.map(\.value.receiver)
+        }
+        // As over TCP, the others see a connection from the host that (re)joined the network.
+        for other in others { other.peerConnected(node) }
     }
 
     /// Disconnects a host (it crashed or stopped): messages to it are lost.

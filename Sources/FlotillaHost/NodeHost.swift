@@ -334,6 +334,14 @@ public final class NodeHost: HostMessageReceiver {
 
     // MARK: - HostMessageReceiver
 
+    /// A peer that restarted has lost its commit index (it is not written on its own) and does
+    /// not know the leader; a leader whose shard has fallen quiet sends nothing, so the peer
+    /// would stay behind until the next write. Waking the quiet shards this host leads with that
+    /// peer makes them send it a heartbeat, with the commit index, at once.
+    public func peerConnected(_ peer: ReplicaID) {
+        for worker in workers { worker.queue.push(.peerConnected(peer)) }
+    }
+
     public func receive(_ messages: [ShardMessage]) {
         guard state.withLock({ $0 == .running }) else { return }
         var byWorker: [Int: [ShardMessage]] = [:]

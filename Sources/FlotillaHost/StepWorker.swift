@@ -204,6 +204,13 @@ final class StepWorker: @unchecked Sendable {
             }
         case .persisted(let id, let failure):
             persisted(id, failure: failure)
+        case .peerConnected(let peer):
+            for replica in replicas.values where replica.isQuiet && replica.node.role == .leader {
+                let membership = replica.node.latestMembership
+                guard membership.voterAddresses[peer] != nil || membership.observerAddresses[peer] != nil else { continue }
+                replica.noteActivity()
+                touched.insert(replica.shard)
+            }
         case .snapshotWritten(let shard, let metadata, let file, let failure):
             snapshotWritten(shard, metadata, file: file, failure: failure)
         case .snapshotRecorded(let update, let failure):
@@ -231,7 +238,7 @@ final class StepWorker: @unchecked Sendable {
             }
         case .snapshotReceived(_, _, let file):
             unlink(file)
-        case .messages, .tick, .snapshotSent, .addReplica, .stop:
+        case .messages, .tick, .snapshotSent, .addReplica, .peerConnected, .stop:
             break
         }
     }

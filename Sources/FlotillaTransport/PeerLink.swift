@@ -126,6 +126,7 @@ final class PeerLink: @unchecked Sendable {
                     self.delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
                     transport.statistics.withLock { $0.connectionsOpened += 1 }
                     transport.report(HostEvent(self.carriesRaft ? .info : .debug, "connected to peer at \(self.address)", peer: self.node))
+                    if self.carriesRaft { transport.peerConnected(self.node) }
                     self.write(transport.helloFrame(), to: channel)
                     let pending = self.queue
                     self.queue = []

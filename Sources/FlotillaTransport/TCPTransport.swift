@@ -75,6 +75,12 @@ public final class TCPTransport: HostTransport {
     public func onEvent(_ sink: @escaping HostEventSink) { eventSink.withLock { $0 = EventSink(call: sink) } }
 
     func report(_ event: HostEvent) { eventSink.withLock { $0 }?.call(event) }
+
+    /// A connection with `peer` was made, either way: the host may wake shards for it.
+    func peerConnected(_ peer: ReplicaID) {
+        guard peer != configuration.nodeID, peer != .none else { return }
+        receiver.withLock { $0 }?.peerConnected(peer)
+    }
     public var clusterID: UInt64 { clusterIdentity.load(ordering: .acquiring) }
 
     /// Where messages from peers go; set before `start`.
@@ -255,6 +261,7 @@ public final class TCPTransport: HostTransport {
             let known = addresses.withLock { $0[node] != nil }
             if !known { updateAddresses([node: peerAddress]) }
         }
+        peerConnected(node)
         return true
     }
 
