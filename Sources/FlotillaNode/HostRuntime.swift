@@ -139,13 +139,16 @@ public final class HostRuntime: @unchecked Sendable {
         let nodeHost = self.nodeHost
         let known = knownShardCount
         transport.onClusterIdentityAdopted { identity, count in
-            nodeHost.adoptClusterIdentity(identity)
-            try? store.writeSynchronously(WriteBatch(clusterID: identity))
+            // The shard count first: a host stopped between the two writes then knows its count
+            // and learns the identity again from a peer (the transport also hands the count to a
+            // host that knows its cluster but not the count).
             if count > 0 {
                 nodeHost.setShardCount(count)
                 known.value.store(count, ordering: .releasing)
                 try? "\(count)\n".write(toFile: shardCountPath, atomically: true, encoding: .utf8)
             }
+            nodeHost.adoptClusterIdentity(identity)
+            try? store.writeSynchronously(WriteBatch(clusterID: identity))
             events(HostEvent(.notice, "joined cluster \(String(identity, radix: 16)) of \(count) shards"))
         }
         if firstBoot && !options.join {

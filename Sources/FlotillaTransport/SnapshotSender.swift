@@ -65,10 +65,14 @@ final class SnapshotSender: @unchecked Sendable {
         eventLoop.scheduleTask(in: .seconds(300)) { self.finish(false) }
     }
 
+    /// A write can close the channel at once (the peer went away: `EPIPE`), and its
+    /// `channelInactive` finishes the transfer and closes the file before `writeAndFlush`
+    /// returns: the loop therefore checks `finished` and takes the file handle anew each time
+    /// round (reading a closed `FILE` crashed the leader when an observer was killed mid-transfer).
     private func sendMore() {
-        guard let channel, let handle, !finished else { return }
+        guard let channel else { return }
         let chunkBytes = transport.configuration.snapshotChunkBytes
-        while !allSent && inFlight < transport.configuration.snapshotChunksInFlightMax {
+        while !finished, !allSent, inFlight < transport.configuration.snapshotChunksInFlightMax, let handle {
             var buffer = [UInt8](repeating: 0, count: chunkBytes)
             let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
             let isLast = count < chunkBytes

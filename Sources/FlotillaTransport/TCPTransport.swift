@@ -96,8 +96,9 @@ public final class TCPTransport: HostTransport {
         setForwardHandler(ClosureForwardHandler(body: body))
     }
 
-    /// Called once when a joining host learns its cluster's identity and shard count from a
-    /// peer's hello.
+    /// Called when a joining host learns its cluster's identity and shard count from a peer's
+    /// hello: once, or again with the count when a restarted host knows its cluster but not yet
+    /// the count.
     public func onClusterIdentityAdopted(_ handler: @escaping @Sendable (_ clusterID: UInt64, _ shardCount: UInt64) -> Void) {
         adoptedIdentity.withLock { $0 = IdentityHandler(call: handler) }
     }
@@ -255,6 +256,11 @@ public final class TCPTransport: HostTransport {
         } else if peerCluster != ours && peerCluster != 0 {
             statistics.withLock { $0.connectionsRefused += 1 }
             return false
+        } else if peerCluster == ours, ours != 0, peerShardCount > 0, shardCount.load(ordering: .acquiring) == 0 {
+            // A joining host stopped after recording its cluster but before the shard count:
+            // it learns the count from the next peer instead of staying unjoined for good.
+            let (exchanged, _) = shardCount.compareExchange(expected: 0, desired: peerShardCount, ordering: .acquiringAndReleasing)
+            if exchanged, let handler = adoptedIdentity.withLock({ $0 }) { handler.call(ours, peerShardCount) }
         }
         let node = ReplicaID(peerNode)
         if !peerAddress.isEmpty, node != configuration.nodeID, node != .none {
