@@ -133,6 +133,9 @@ enum RedisCommandParser {
         while index < rest.count {
             let option = String(decoding: rest[index], as: UTF8.self).lowercased()
             if option == "setname", index + 1 < rest.count {
+                guard !rest[index + 1].contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
+                    return .refused(.error("ERR Client names cannot contain spaces, newlines or special characters."))
+                }
                 clientName = rest[index + 1]
                 index += 2
             } else if option == "auth", index + 2 < rest.count {

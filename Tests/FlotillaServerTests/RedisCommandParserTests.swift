@@ -129,6 +129,7 @@ final class RedisCommandParserTests: XCTestCase {
         XCTAssertEqual(parse("HELLO"), .command(.hello(protocolVersion: nil, clientName: nil)))
         XCTAssertEqual(parse("HELLO", "3"), .command(.hello(protocolVersion: 3, clientName: nil)))
         XCTAssertEqual(parse("HELLO", "2", "SETNAME", "me"), .command(.hello(protocolVersion: 2, clientName: bytes("me"))))
+        XCTAssertEqual(refusal(parse("HELLO", "2", "SETNAME", "a b")), "ERR Client names cannot contain spaces, newlines or special characters.")
         XCTAssertEqual(refusal(parse("HELLO", "two")), "ERR Protocol version is not an integer or out of range")
         XCTAssertEqual(refusal(parse("HELLO", "2", "AUTH", "u", "p")), "ERR AUTH is not supported: Flotilla has no passwords")
         XCTAssertEqual(refusal(parse("HELLO", "2", "SETNAME")), "ERR Syntax error in HELLO option 'SETNAME'")
