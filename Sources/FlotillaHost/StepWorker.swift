@@ -442,10 +442,14 @@ final class StepWorker: @unchecked Sendable {
             update.entries = ready.entries
             if let hardState = ready.hardState { replica.writtenHardState = hardState }
             if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
-                let file = snapshotPath(replica.shard, metadata)
+                var file = snapshotPath(replica.shard, metadata)
                 ensureDirectory(for: replica.shard)
                 if rename(received.file, file) != 0 {
-                    context.events(HostEvent(.error, "cannot move received snapshot: \(String(cString: strerror(errno)))", shard: replica.shard))
+                    // The record must name a file that exists: it stays where it was received
+                    // (in the data dir too), rather than point at a path with nothing there.
+                    context.events(HostEvent(.error, "cannot move received snapshot to \(file): \(String(cString: strerror(errno))); keeping it at \(received.file)",
+                                             shard: replica.shard))
+                    file = received.file
                 }
                 update.snapshot = StoredSnapshot(metadata: metadata, file: file)
                 replica.receivedSnapshots[metadata.index] = (received.stateMachine, file)
