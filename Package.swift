@@ -96,6 +96,7 @@ let package = Package(
             "FlotillaCertificates",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),
         // The `flotilla` command: serve, restore, export, bench, status, certs.
         .executableTarget(name: "FlotillaCommand", dependencies: [
