@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
@@ -82,10 +85,23 @@ let package = Package(
         .testTarget(name: "FlotillaObservabilityTests", dependencies: [
             "FlotillaObservability", "FlotillaHost", "FlotillaRaft", "FlotillaServer",
         ]),
-        // The `flotilla` command: serve, restore, export, bench, status.
+        // A development certificate authority for `flotilla certs`: builds the CA and host
+        // certificates and their PEM text, and touches no file.
+        .target(name: "FlotillaCertificates", dependencies: [
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+        .testTarget(name: "FlotillaCertificatesTests", dependencies: [
+            "FlotillaCertificates",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+        // The `flotilla` command: serve, restore, export, bench, status, certs.
         .executableTarget(name: "FlotillaCommand", dependencies: [
             "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
-            "FlotillaObservability",
+            "FlotillaObservability", "FlotillaCertificates",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -7,7 +7,7 @@ struct Flotilla: AsyncParsableCommand {
         commandName: "flotilla",
         abstract: "A replicated key-value store: many Raft groups per host, one LMDB log per host.",
         version: Flotilla.version,
-        subcommands: [Serve.self, Restore.self, Export.self, Bench.self, Status.self])
+        subcommands: [Serve.self, Restore.self, Export.self, Bench.self, Status.self, Certs.self])
 
     /// The one place the version is written (`flotilla --version`).
     static let version = FlotillaVersion.current

@@ -12,7 +12,7 @@ final class CommandLineTests: EndToEndTestCase {
     var executables: [(name: String, prefix: [String])] {
         [("flotilla", []), ("flotilla", ["serve"]), ("flotilla", ["bench", "--addr", "127.0.0.1:1", "--ops", "1"]),
          ("flotilla", ["restore", "--data-dir", "\(root)/restored", "--node-id", "1", "--members", "1=127.0.0.1:1", "snapshot"]),
-         ("flotilla", ["export", "--dir", root]),
+         ("flotilla", ["export", "--dir", root]), ("flotilla", ["certs", "--dir", "\(root)/certs", "--hosts", "1"]),
          ("flotilla-simulate", []), ("flotilla-host-benchmark", []), ("flotilla-host-benchmark", ["idle"]),
          ("flotilla-logstore-benchmark", ["--dir", root]), ("FlotillaLogStoreCrashWriter", ["crash", "--dir", root]),
          ("FlotillaLogStoreCrashWriter", ["disk-full", "--dir", root, "--file-size-bytes", "1"])]
