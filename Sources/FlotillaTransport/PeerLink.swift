@@ -101,12 +101,19 @@ final class PeerLink: @unchecked Sendable {
         guard let (host, port) = splitHostPort(address) else { return }
         connecting = true
         let transport = self.transport
+        let address = self.address
+        let node = self.node
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let corrupt: @Sendable () -> Void = { transport.statistics.withLock { $0.framesCorrupt += 1 } }
+                    // With TLS the backoff resets only once the handshake succeeded, so a peer
+                    // that refuses us is retried ever more slowly, not every 50 ms.
+                    try transport.addClientTLS(to: channel, address: address, node: node) {
+                        self.delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt, counters: transport.counters)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder(counters: transport.counters)))
                     try channel.pipeline.syncOperations.addHandler(PeerLinkHandler(link: self))
@@ -123,7 +130,7 @@ final class PeerLink: @unchecked Sendable {
                         return
                     }
                     self.channel = channel
-                    self.delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
+                    if transport.configuration.tls == nil { self.delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin }
                     transport.statistics.withLock { $0.connectionsOpened += 1 }
                     transport.report(HostEvent(self.carriesRaft ? .info : .debug, "connected to peer at \(self.address)", peer: self.node))
                     if self.carriesRaft { transport.peerConnected(self.node) }
