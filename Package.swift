@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The pure Raft core: no I/O, no clock, no global randomness.
@@ -44,9 +45,17 @@ let package = Package(
             .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
+        // TLS material (PEM files checked at load) and the current NIOSSL contexts, reloadable
+        // on SIGHUP. Used by the transport, the client server and the command; never by the core.
+        .target(name: "FlotillaTLS", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+        ]),
         // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.
         .target(name: "FlotillaTransport", dependencies: [
-            "FlotillaHost", "FlotillaRaft", "FlotillaEventLoop",
+            "FlotillaHost", "FlotillaRaft", "FlotillaEventLoop", "FlotillaTLS",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
@@ -59,7 +68,8 @@ let package = Package(
         .target(name: "FlotillaEventLoop", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // The line protocol: pure parsing and rendering, and a thin SwiftNIO server.
         .target(name: "FlotillaServer", dependencies: [
-            "FlotillaEventLoop", "FlotillaHost",
+            "FlotillaEventLoop", "FlotillaHost", "FlotillaTLS",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -101,7 +111,7 @@ let package = Package(
         // The `flotilla` command: serve, restore, export, bench, status, certs.
         .executableTarget(name: "FlotillaCommand", dependencies: [
             "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
-            "FlotillaObservability", "FlotillaCertificates",
+            "FlotillaTLS", "FlotillaObservability", "FlotillaCertificates",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -114,7 +124,7 @@ let package = Package(
         ]),
         // A running host assembled: the LMDB store behind the NodeHost, first boot, restore.
         .target(name: "FlotillaNode", dependencies: [
-            "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport", "FlotillaServer",
+            "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport", "FlotillaServer", "FlotillaTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -5,6 +5,7 @@ import FlotillaNode
 import FlotillaObservability
 import FlotillaRaft
 import FlotillaServer
+import FlotillaTLS
 import FlotillaTransport
 import Foundation
 import Logging
@@ -58,10 +59,28 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("threads"), help: "Event loops for client and peer connections (default: the number of cores).")
     var threads: Int?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain) of this host; with --tls-key and --tls-ca, hosts talk mutual TLS.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: "PEM certificate(s) of the CA that signs every host's (and, with --client-tls, every client's) certificate.")
+    var tlsCA: String?
+
+    @Flag(name: .customLong("client-tls"), help: "With the three TLS flags: the line protocol and RESP ports accept TLS only, with a client certificate the CA signed.")
+    var clientTLS = false
+
     /// Checks the flags that need no data dir before anything else, so that a bad `--node-id`
     /// is reported as such (and not as a bad `--members`, which defaults to this node id).
     func validate() throws {
         guard nodeID > 0 else { throw ValidationError("--node-id must be a positive integer, not \(nodeID)") }
+        do {
+            let files = try TLSFiles.fromFlags(certificate: tlsCertificate, key: tlsKey, ca: tlsCA)
+            if clientTLS && files == nil { throw ValidationError("--client-tls needs --tls-cert, --tls-key and --tls-ca") }
+        } catch let error as TLSMaterialError {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() async throws {
@@ -88,6 +107,16 @@ struct Serve: AsyncParsableCommand {
                 options.threadCount = threads
             }
             let metricsListen = try metricsListenAddress(client: client)
+            // The TLS files are read and checked before anything listens or the data dir opens.
+            var tls: TLSContexts?
+            do {
+                if let files = try TLSFiles.fromFlags(certificate: tlsCertificate, key: tlsKey, ca: tlsCA) {
+                    tls = try TLSContexts(files: files)
+                }
+            } catch let error as TLSMaterialError {
+                throw HostRuntimeError.invalidOption(error.description)
+            }
+            options.tls = tls
             let eventLogger = HostEventLogger(logger: logger)
             let runtime = try HostRuntime.open(options) { event in eventLogger.log(event) }
             let metrics = HostMetrics()
@@ -98,7 +127,9 @@ struct Serve: AsyncParsableCommand {
             let router = HostRequestRouter(runtime: runtime, recorder: metrics)
             let server: ClientProtocolServer
             do {
-                server = try ClientProtocolServer(configuration: .init(host: client.host, port: client.port), handler: router, sharing: runtime.eventLoopGroup)
+                var configuration = ClientProtocolServer.Configuration(host: client.host, port: client.port)
+                if clientTLS { configuration.tls = tls }
+                server = try ClientProtocolServer(configuration: configuration, handler: router, sharing: runtime.eventLoopGroup)
             } catch {
                 runtime.stop()
                 throw HostRuntimeError.startup(ListenFailure.message(flag: "--client-addr", address: clientAddress, error: error))
@@ -113,6 +144,7 @@ struct Serve: AsyncParsableCommand {
                 }
                 var configuration = ClientProtocolServer.Configuration(host: redis.host, port: redis.port)
                 configuration.clientProtocol = .redis
+                if clientTLS { configuration.tls = tls }
                 do {
                     redisServer = try ClientProtocolServer(configuration: configuration, handler: router, sharing: runtime.eventLoopGroup)
                 } catch {
@@ -138,7 +170,23 @@ struct Serve: AsyncParsableCommand {
             }
             let metricsText = metricsListen.map { "metrics on \($0.host):\($0.port)" } ?? "metrics off"
             let redisText = redisServer == nil ? "Redis protocol off" : "Redis protocol on \(redisListen)"
-            logger.notice("flotilla \(Flotilla.version) node \(nodeID) serving clients on \(clientAddress), \(redisText), peers on \(raftAddress), \(metricsText), data in \(dataDirectory)")
+            let tlsText = tls.map { "TLS between hosts\(clientTLS ? " and for clients" : "") (certificate serial \($0.contexts.material.serialHex))" } ?? "no TLS"
+            logger.notice("flotilla \(Flotilla.version) node \(nodeID) serving clients on \(clientAddress), \(redisText), peers on \(raftAddress), \(metricsText), \(tlsText), data in \(dataDirectory)")
+            let reloadLogger = logger
+            if let tls {
+                // SIGHUP: read the three files again; new connections use them, open ones finish
+                // with the old; a failed reload keeps the old contexts.
+                Self.onHangup {
+                    do {
+                        let material = try tls.reload()
+                        reloadLogger.notice("SIGHUP: reloaded the TLS files (certificate serial \(material.serialHex))")
+                    } catch {
+                        reloadLogger.error("SIGHUP: TLS reload failed, keeping the current certificates: \(error)")
+                    }
+                }
+            } else {
+                Self.onHangup { reloadLogger.notice("SIGHUP: no TLS files to reload") }
+            }
             let signal = await Self.waitForTermination()
             logger.notice("received \(signal): stopping")
             // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up
@@ -194,7 +242,19 @@ struct Serve: AsyncParsableCommand {
 /// Keeps signal sources alive for the life of the process.
 enum SignalSources {
     nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    nonisolated(unsafe) static var hangup: (any DispatchSourceSignal)?
     static func keep(_ new: [any DispatchSourceSignal]) { sources = new }
+}
+
+extension Serve {
+    /// Runs `body` on each SIGHUP (on a queue of its own).
+    static func onHangup(_ body: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "flotilla.sighup"))
+        source.setEventHandler(handler: body)
+        source.resume()
+        SignalSources.hangup = source
+    }
 }
 
 final class ResumeOnce: @unchecked Sendable {

@@ -1,6 +1,7 @@
 import FlotillaHost
 import FlotillaLogStore
 import FlotillaRaft
+import FlotillaTLS
 import FlotillaTransport
 import Foundation
 import NIOCore
@@ -26,6 +27,8 @@ public final class HostRuntime: @unchecked Sendable {
         public var workerCount: Int = max(1, System.coreCount / 2)
         /// Event loops shared by the client port and the raft port (`--threads`).
         public var threadCount: Int = System.coreCount
+        /// Mutual TLS between hosts (`--tls-cert`, `--tls-key`, `--tls-ca`); nil: plain TCP.
+        public var tls: TLSContexts?
 
         public init(nodeID: ReplicaID, dataDirectory: String, raftAddress: String, members: [ReplicaID: String],
                     shardCount: UInt64, join: Bool) {
@@ -123,6 +126,7 @@ public final class HostRuntime: @unchecked Sendable {
         transportConfiguration.forwardTimeoutMilliseconds = 10_000
         transportConfiguration.advertisedAddress = options.raftAddress
         transportConfiguration.shardCount = shardCount
+        transportConfiguration.tls = options.tls
         eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threadCount))
         transport = TCPTransport(configuration: transportConfiguration, sharing: eventLoopGroup)
         transport.onEvent(events)

@@ -9,6 +9,7 @@ public struct HostCounterReadings: Sendable, Equatable {
     public var transportMessagesDropped: UInt64 = 0
     public var snapshotBytesReceived: UInt64 = 0
     public var snapshotBytesSent: UInt64 = 0
+    public var tlsHandshakesRefused: UInt64 = 0
 
     public init() {}
 }

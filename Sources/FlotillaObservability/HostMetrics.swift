@@ -25,6 +25,7 @@ public final class HostMetrics: RequestRecorder, Sendable {
     private let transportDropped: Counter
     private let snapshotBytesReceived: Counter
     private let snapshotBytesSent: Counter
+    private let tlsHandshakesRefused: Counter
     private let scrape = Mutex(ScrapeState())
 
     struct ReplicaKey: Hashable {
@@ -87,6 +88,8 @@ public final class HostMetrics: RequestRecorder, Sendable {
         let snapshot = name("snapshot_bytes", "total", "Bytes of snapshot chunks between hosts, by direction (in, out).")
         snapshotBytesReceived = registry.makeCounter(descriptor: snapshot, labels: [("direction", "in")])
         snapshotBytesSent = registry.makeCounter(descriptor: snapshot, labels: [("direction", "out")])
+        tlsHandshakesRefused = registry.makeCounter(descriptor: name("tls_handshakes_refused", "total",
+                                                                     "TLS handshakes with peers that failed (a certificate the CA did not sign, a peer that refused ours, plain TCP on the raft port)."))
     }
 
     static let resultCount = RequestResult.allCases.count
@@ -122,6 +125,7 @@ public final class HostMetrics: RequestRecorder, Sendable {
             advance(metrics.transportDropped, counters.transportMessagesDropped, before.transportMessagesDropped)
             advance(metrics.snapshotBytesReceived, counters.snapshotBytesReceived, before.snapshotBytesReceived)
             advance(metrics.snapshotBytesSent, counters.snapshotBytesSent, before.snapshotBytesSent)
+            advance(metrics.tlsHandshakesRefused, counters.tlsHandshakesRefused, before.tlsHandshakesRefused)
             state.exported = counters
 
             var seen: Set<ReplicaKey> = []

@@ -48,6 +48,7 @@ public final class HostObserver: ObservedHost {
         readings.transportMessagesDropped = UInt64(max(0, runtime.transport.currentStatistics.messagesDropped))
         readings.snapshotBytesReceived = transport.snapshotBytesReceived.load(ordering: .relaxed)
         readings.snapshotBytesSent = transport.snapshotBytesSent.load(ordering: .relaxed)
+        readings.tlsHandshakesRefused = transport.tlsHandshakesRefused.load(ordering: .relaxed)
         return readings
     }
 

@@ -1,6 +1,8 @@
 import FlotillaEventLoop
+import FlotillaTLS
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Serves a client protocol (the line protocol or RESP2) on a TCP address: a thin shell that
@@ -21,6 +23,8 @@ public final class ClientProtocolServer: Sendable {
         public var connectionInflightRequestsMax: Int = 1_024
         /// Requests in flight across all connections before new ones get `ERR BUSY`.
         public var serverInflightRequestsMax: Int = 65_536
+        /// `--client-tls`: TLS only, with a client certificate the CA signed; nil: plain TCP.
+        public var tls: TLSContexts?
 
         public init(host: String, port: Int) {
             self.host = host
@@ -59,6 +63,7 @@ public final class ClientProtocolServer: Sendable {
         let perConnection = configuration.connectionInflightRequestsMax
         let clientProtocol = configuration.clientProtocol
         let clientIDs = Atomic<Int64>(0)
+        let tls = configuration.tls
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -71,6 +76,10 @@ public final class ClientProtocolServer: Sendable {
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let mailbox = mailboxes.mailbox(for: channel.eventLoop)
+                    if let tls {
+                        // The context current at accept time: a SIGHUP reload applies from the next connection.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.contexts.clientServer))
+                    }
                     switch clientProtocol {
                     case .line:
                         try channel.pipeline.syncOperations.addHandler(

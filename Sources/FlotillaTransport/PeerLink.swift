@@ -101,12 +101,19 @@ final class PeerLink: @unchecked Sendable {
         guard let (host, port) = splitHostPort(address) else { return }
         connecting = true
         let transport = self.transport
+        let address = self.address
+        let node = self.node
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let corrupt: @Sendable () -> Void = { transport.statistics.withLock { $0.framesCorrupt += 1 } }
+                    // With TLS the backoff resets only once the handshake succeeded, so a peer
+                    // that refuses us is retried ever more slowly, not every 50 ms.
+                    try transport.addClientTLS(to: channel, address: address, node: node) {
+                        self.established(channel)
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt, counters: transport.counters)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder(counters: transport.counters)))
                     try channel.pipeline.syncOperations.addHandler(PeerLinkHandler(link: self))
@@ -123,10 +130,8 @@ final class PeerLink: @unchecked Sendable {
                         return
                     }
                     self.channel = channel
-                    self.delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
-                    transport.statistics.withLock { $0.connectionsOpened += 1 }
-                    transport.report(HostEvent(self.carriesRaft ? .info : .debug, "connected to peer at \(self.address)", peer: self.node))
-                    if self.carriesRaft { transport.peerConnected(self.node) }
+                    // With TLS the connection counts as made once the handshake succeeded.
+                    if transport.configuration.tls == nil { self.established(channel) }
                     self.write(transport.helloFrame(), to: channel)
                     let pending = self.queue
                     self.queue = []
@@ -145,6 +150,16 @@ final class PeerLink: @unchecked Sendable {
                     self.scheduleReconnect()
                 }
             }
+    }
+
+    /// On the event loop: the connection is up (with TLS: its handshake succeeded). The backoff
+    /// resets only now, so a peer that refuses our certificate is retried ever more slowly.
+    private func established(_ established: any Channel) {
+        guard channel === established else { return }
+        delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
+        transport.statistics.withLock { $0.connectionsOpened += 1 }
+        transport.report(HostEvent(carriesRaft ? .info : .debug, "connected to peer at \(address)", peer: node))
+        if carriesRaft { transport.peerConnected(node) }
     }
 
     private func scheduleReconnect() {

@@ -41,10 +41,14 @@ final class SnapshotSender: @unchecked Sendable {
         }
         self.handle = handle
         let counters = transport.counters
+        let transport = self.transport
+        let address = self.address
+        let node = message.message.to
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(2))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try transport.addClientTLS(to: channel, address: address, node: node)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: {}, counters: counters)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder(counters: counters)))
                     try channel.pipeline.syncOperations.addHandler(SnapshotSenderHandler(sender: self))

@@ -1,9 +1,11 @@
 import FlotillaEventLoop
 import FlotillaHost
 import FlotillaRaft
+import FlotillaTLS
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The SwiftNIO transport between hosts: one long-lived connection per peer for Raft messages
@@ -76,6 +78,22 @@ public final class TCPTransport: HostTransport {
 
     func report(_ event: HostEvent) { eventSink.withLock { $0 }?.call(event) }
 
+    /// A TLS handshake with a peer failed: logged with the peer's address, and counted.
+    func handshakeRefused(peer: String, node: ReplicaID?, error: any Error, inbound: Bool) {
+        counters.tlsHandshakesRefused.wrappingAdd(1, ordering: .relaxed)
+        let direction = inbound ? "from" : "with"
+        report(HostEvent(.warning, "refused the TLS handshake \(direction) peer at \(peer): \(error)", peer: node))
+    }
+
+    /// The TLS handlers for a connection this host makes (a link or a snapshot transfer).
+    func addClientTLS(to channel: any Channel, address: String, node: ReplicaID, completed: @escaping () -> Void = {}) throws {
+        guard let tls = configuration.tls else { return }
+        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.contexts.peerClient, serverHostname: nil))
+        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(completed: completed) { [self] _, error in
+            handshakeRefused(peer: address, node: node, error: error, inbound: false)
+        })
+    }
+
     /// A connection with `peer` was made, either way: the host may wake shards for it.
     func peerConnected(_ peer: ReplicaID) {
         guard peer != configuration.nodeID, peer != .none else { return }
@@ -113,6 +131,13 @@ public final class TCPTransport: HostTransport {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let corrupt: @Sendable () -> Void = { [self] in statistics.withLock { $0.framesCorrupt += 1 } }
+                    if let tls = configuration.tls {
+                        // The context current at accept time: a SIGHUP reload applies from the next connection.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.contexts.peerServer))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher { [self] peer, error in
+                            handshakeRefused(peer: peer, node: nil, error: error, inbound: true)
+                        })
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransportFrameDecoder(onCorruptFrame: corrupt, counters: counters)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(TransportFrameEncoder(counters: counters)))
                     try channel.pipeline.syncOperations.addHandler(InboundConnectionHandler(transport: self, mailbox: mailboxes.mailbox(for: channel.eventLoop)))

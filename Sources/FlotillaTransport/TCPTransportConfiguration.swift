@@ -1,4 +1,5 @@
 import FlotillaRaft
+import FlotillaTLS
 
 public struct TCPTransportConfiguration: Sendable {
     public var nodeID: ReplicaID
@@ -22,6 +23,9 @@ public struct TCPTransportConfiguration: Sendable {
     public var advertisedAddress: String = ""
     /// The cluster's shard count, zero when unknown (a joining host).
     public var shardCount: UInt64 = 0
+    /// Mutual TLS on every connection between hosts (`--tls-cert`, `--tls-key`, `--tls-ca`);
+    /// nil: plain TCP.
+    public var tls: TLSContexts?
 
     public init(nodeID: ReplicaID, clusterID: UInt64, listenHost: String, listenPort: Int, snapshotReceiveDirectory: String) {
         self.nodeID = nodeID

@@ -9,6 +9,9 @@ public final class TransportCounters: Sendable {
     /// The bytes of snapshot chunks alone (a subset of the above).
     public let snapshotBytesReceived = Atomic<UInt64>(0)
     public let snapshotBytesSent = Atomic<UInt64>(0)
+    /// TLS handshakes with peers that failed, either way (a certificate the CA did not sign,
+    /// a peer that refused ours, plain TCP on the raft port).
+    public let tlsHandshakesRefused = Atomic<UInt64>(0)
 
     public init() {}
 

@@ -119,8 +119,23 @@ final class HostProcess: @unchecked Sendable {
     /// A fresh connection to the client port.
     func connect(timeoutSeconds: Double = 15) -> LineClient? { LineClient(port: clientPort, timeoutSeconds: timeoutSeconds) }
 
+    /// Set for a host serving `--client-tls`: `call` (and so `status`) then speaks TLS.
+    var tlsClient: TLSClientFiles?
+
+    /// A fresh TLS connection to the client port (`openssl s_client`).
+    func connectTLS(timeoutSeconds: Double = 15) -> OpenSSLLineClient? {
+        guard let tls = tlsClient else { return nil }
+        return OpenSSLLineClient(openssl: tls.openssl, port: clientPort, ca: tls.ca, certificate: tls.certificate, key: tls.key,
+                                 timeoutSeconds: timeoutSeconds)
+    }
+
     /// One request on a fresh connection.
     func call(_ line: String, timeoutSeconds: Double = 15) -> String? {
+        if tlsClient != nil {
+            guard let client = connectTLS(timeoutSeconds: timeoutSeconds) else { return nil }
+            defer { client.close() }
+            return client.call(line)
+        }
         guard let client = connect(timeoutSeconds: timeoutSeconds) else { return nil }
         defer { client.close() }
         return client.call(line)
