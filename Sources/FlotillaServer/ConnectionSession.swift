@@ -26,10 +26,16 @@ protocol ConnectionSession {
     /// every earlier request of the connection is answered, and later ones wait for it, so a
     /// pipelined `SET` then `DBSIZE` counts the key as a single Redis would.
     func isBarrier(_ request: Request) -> Bool
+
+    /// How many of the server's in-flight slots a request takes: one per engine request it is
+    /// carried out as (an `MGET` of 100 keys takes 100), so a few multi-key commands cannot
+    /// put more work in the engine than the limit allows.
+    func slots(for request: Request) -> Int
 }
 
 extension ConnectionSession {
     func isBarrier(_ request: Request) -> Bool { false }
+    func slots(for request: Request) -> Int { 1 }
 }
 
 /// One thing a session found in the bytes.

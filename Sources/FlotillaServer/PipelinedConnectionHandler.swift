@@ -103,7 +103,7 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
                     complete(sequence, session.refusal(.shuttingDown, "the host is stopping; retry on another host"))
                     continue
                 }
-                guard serverInflight.acquire() else {
+                guard serverInflight.acquire(session.slots(for: request)) else {
                     complete(sequence, session.refusal(.busy, "too many requests in flight on this host; retry after a pause"))
                     continue
                 }
@@ -191,13 +191,14 @@ final class PipelinedConnectionHandler<Session: ConnectionSession>: ChannelDuple
     private func start(_ sequence: Int, _ request: Request, _ keys: [RequestOrderingKey], context: ChannelHandlerContext) {
         running += 1
         let isBarrier = session.isBarrier(request)
+        let slots = session.slots(for: request)
         let serverInflight = self.serverInflight
         let mailbox = self.mailbox
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
         let boundKeys = NIOLoopBound(keys, eventLoop: context.eventLoop)
         session.start(request) { answer in
-            serverInflight.release()
+            serverInflight.release(slots)
             guard !serverInflight.isAbandoned else { return }
             mailbox.post {
                 bound.value.finished(sequence, boundKeys.value, isBarrier: isBarrier, answer, context: boundContext.value)

@@ -47,6 +47,8 @@ struct RedisSession: ConnectionSession {
         RedisReplies.error(code, message).bytes
     }
 
+    func slots(for command: RedisCommand) -> Int { max(1, command.keys.count) }
+
     func isBarrier(_ command: RedisCommand) -> Bool {
         switch command {
         case .scan, .databaseSize: return true

@@ -19,18 +19,21 @@ final class ServerInflight: Sendable {
 
     init(maximum: Int) { self.maximum = maximum }
 
-    /// Takes a slot, or returns false when the server is at its limit.
-    func acquire() -> Bool {
-        if count.add(1, ordering: .relaxed).newValue > maximum {
-            release()
+    /// Takes `slots` slots (a request carried out as several engine requests takes one for
+    /// each, at most the whole limit), or returns false when the server is at its limit.
+    func acquire(_ slots: Int = 1) -> Bool {
+        let slots = min(max(slots, 1), maximum)
+        if count.add(slots, ordering: .relaxed).newValue > maximum {
+            release(slots)
             refusals.wrappingAdd(1, ordering: .relaxed)
             return false
         }
         return true
     }
 
-    func release() {
-        if count.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+    func release(_ slots: Int = 1) {
+        let slots = min(max(slots, 1), maximum)
+        if count.subtract(slots, ordering: .acquiringAndReleasing).newValue == 0 {
             let waiters = idleWaiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
                 defer { waiters = [] }
                 return waiters

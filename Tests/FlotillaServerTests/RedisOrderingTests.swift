@@ -7,14 +7,15 @@ import XCTest
 /// What a Redis connection orders: a keyspace-wide read (`DBSIZE`, `SCAN`) waits for every
 /// earlier request and holds back the later ones, so a pipelined `SET` then `DBSIZE` counts the
 /// key as one Redis would; an `MSET` naming a key twice leaves its last value even when the
-/// engine carries out its puts in another order.
+/// engine carries out its puts in another order; a multi-key command takes one of the server's
+/// in-flight slots per key.
 final class RedisOrderingTests: XCTestCase {
-    func makeChannel(_ handler: HeldWritesHandler) async throws -> NIOAsyncTestingChannel {
+    func makeChannel(_ handler: HeldWritesHandler, serverInflightMax: Int = 1_024) async throws -> NIOAsyncTestingChannel {
         let channel = NIOAsyncTestingChannel()
         try await channel.testingEventLoop.executeInContext {
             try channel.pipeline.syncOperations.addHandler(
                 PipelinedConnectionHandler(session: RedisSession(handler: handler, clientID: 1), inflightRequestsMax: 64,
-                                           serverInflight: ServerInflight(maximum: 1_024),
+                                           serverInflight: ServerInflight(maximum: serverInflightMax),
                                            mailbox: EventLoopMailbox(eventLoop: channel.testingEventLoop)))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
@@ -71,6 +72,21 @@ final class RedisOrderingTests: XCTestCase {
         try await channel.writeInbound(commands([["GET", "k"]]))
         let text = try await answers(channel, 2)
         XCTAssertEqual(text, "$4\r\nlast\r\n")
+        _ = try await channel.finish(acceptAlreadyClosed: true)
+    }
+
+    func testAMultiKeyCommandTakesASlotPerKey() async throws {
+        let handler = HeldWritesHandler()
+        let channel = try await makeChannel(handler, serverInflightMax: 8)
+        try await channel.writeInbound(commands([["MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"],
+                                                 ["MSET", "f", "1", "g", "2", "h", "3", "i", "4", "j", "5"],
+                                                 ["SET", "k", "1"]]))
+        try await waitUntilHeld(handler, 6, channel)
+        XCTAssertEqual(handler.heldCount, 6, "five puts of the first MSET and the SET; the second MSET did not fit")
+        handler.release()
+        let text = try await answers(channel, 3)
+        XCTAssertTrue(text.hasPrefix("+OK\r\n-BUSY "), text)
+        XCTAssertTrue(text.hasSuffix("+OK\r\n"), text)
         _ = try await channel.finish(acceptAlreadyClosed: true)
     }
 }
