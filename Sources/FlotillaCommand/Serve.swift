@@ -84,6 +84,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Until the reload handler is installed, a SIGHUP (a rotation script) must not stop a
+        // host that is still recovering.
+        signal(SIGHUP, SIG_IGN)
         let level = logLevel.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

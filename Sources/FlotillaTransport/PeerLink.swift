@@ -27,6 +27,8 @@ final class PeerLink: @unchecked Sendable {
     private var channel: (any Channel)?
     private var connecting = false
     private var reconnectScheduled = false
+    /// Whether the current connection got past its handshake (with TLS) or its connect.
+    private var channelEstablished = false
     private var closed = false
     private var queue: [TransportFrame] = []
     private var queuedBytes = 0
@@ -156,6 +158,7 @@ final class PeerLink: @unchecked Sendable {
     /// resets only now, so a peer that refuses our certificate is retried ever more slowly.
     private func established(_ established: any Channel) {
         guard channel === established else { return }
+        channelEstablished = true
         delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
         transport.statistics.withLock { $0.connectionsOpened += 1 }
         transport.report(HostEvent(carriesRaft ? .info : .debug, "connected to peer at \(address)", peer: node))
@@ -178,13 +181,20 @@ final class PeerLink: @unchecked Sendable {
     func connectionClosed(_ closedChannel: any Channel) {
         guard channel === closedChannel else { return }
         channel = nil
-        if !closed { transport.report(HostEvent(carriesRaft ? .info : .debug, "lost the connection to peer at \(address)", peer: node)) }
+        let wasEstablished = channelEstablished
+        channelEstablished = false
+        if !closed && wasEstablished {
+            transport.report(HostEvent(carriesRaft ? .info : .debug, "lost the connection to peer at \(address)", peer: node))
+        }
         let forwards = pendingForwards
         pendingForwards = [:]
         for pending in forwards.values {
             pending.completion(.failure(TCPTransportError.unreachable("connection to node \(node) closed")))
         }
-        if !queue.isEmpty { scheduleReconnect() }
+        // Always through the backoff: frames sent while the connection was up went straight to
+        // it, so the queue is often empty here, and the next send would otherwise dial again at
+        // once; a peer that refuses our handshake was redialled at every heartbeat.
+        if !wasEstablished || !queue.isEmpty { scheduleReconnect() }
     }
 
     func setAddress(_ newAddress: String) {
