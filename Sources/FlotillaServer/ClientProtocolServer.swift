@@ -79,6 +79,8 @@ public final class ClientProtocolServer: Sendable {
                     if let tls {
                         // The context current at accept time: a SIGHUP reload applies from the next connection.
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.contexts.clientServer))
+                        // Only for its deadline: a client that never completes a handshake is closed.
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher { _, _ in })
                     }
                     switch clientProtocol {
                     case .line:

@@ -162,6 +162,13 @@ final class TLSTests: EndToEndTestCase {
             try check(reply.map { !$0.contains("PONG") } ?? true, "a plain client on TLS port \(port) read \(reply ?? "")")
             plain.close()
         }
+        // A connection that never starts a handshake is closed by the server (TLS has no
+        // deadline of its own): on the client port and on the raft port.
+        for port in [host.clientPort, host.raftPort] {
+            guard let silent = LineClient(port: port, timeoutSeconds: 30) else { throw HarnessError("cannot connect to \(port)") }
+            try check(silent.isClosedByPeer(timeoutSeconds: 30), "a connection to TLS port \(port) that never started a handshake stayed open")
+            silent.close()
+        }
         try check(host.isRunning, "the host stopped")
     }
 
