@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "FlotillaTLS", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "X509", package: "swift-certificates"),
             .product(name: "NIOTLS", package: "swift-nio"),
         ]),
         // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.

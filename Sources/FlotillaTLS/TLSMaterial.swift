@@ -55,6 +55,7 @@ public struct TLSMaterial: Sendable {
         } catch {
             throw TLSMaterialError("--tls-key \(files.key) is not a PEM private key (\(error))")
         }
+        try CertificateChainCheck.check(files, chain: chain, roots: roots)
         let material = TLSMaterial(files: files, certificateChain: chain, privateKey: key, trustRoots: roots)
         // BoringSSL refuses to build a context whose key is not the certificate's.
         do {

@@ -230,7 +230,11 @@ final class TLSTests: EndToEndTestCase {
         try FileManager.default.copyItem(atPath: certificates.key(1), toPath: unreadable)
         chmod(unreadable, 0)
         let missing = root + "/certs/missing.pem"
+        let foreign = try TestCertificates.make(in: root + "/foreign", name: "another-ca")
+        try foreign.makeHost(1, serial: 0x51)
         var cases: [(String, [String], String)] = [
+            ("a certificate another CA signed", ["--tls-cert", foreign.certificate(1), "--tls-key", foreign.key(1), "--tls-ca", certificates.ca],
+             "--tls-cert \(foreign.certificate(1)) is not signed by the CA in --tls-ca \(certificates.ca)"),
             ("a missing certificate", ["--tls-cert", missing, "--tls-key", certificates.key(1), "--tls-ca", certificates.ca], "--tls-cert \(missing)"),
             ("a missing CA", ["--tls-cert", certificates.certificate(1), "--tls-key", certificates.key(1), "--tls-ca", missing], "--tls-ca \(missing)"),
             ("an expired certificate", ["--tls-cert", expired, "--tls-key", expiredKey, "--tls-ca", certificates.ca], "--tls-cert \(expired) holds a certificate that expired"),
