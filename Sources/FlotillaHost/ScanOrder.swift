@@ -11,11 +11,7 @@ public enum ScanOrder {
     public static let positionEnd: UInt64 = 1 << 48
 
     public static func position(of key: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
+        var hash = fnv1a64(key)
         // FNV-1a also picks the shard, so its low bits are alike within one: mix them in
         // (the finalizer of splitmix64) before taking the top 48 bits.
         hash ^= hash >> 30

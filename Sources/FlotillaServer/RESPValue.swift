@@ -51,11 +51,8 @@ public indirect enum RESPValue: Equatable, Sendable {
 
     static let lineEnd: [UInt8] = [0x0D, 0x0A]
 
-    /// Simple strings and errors may not break their line.
-    static func oneLine(_ text: String) -> String {
-        guard text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
-        return String(text.map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 })
-    }
+    /// Simple strings and errors may not break their line (as the line protocol's answers).
+    static func oneLine(_ text: String) -> String { ResponseRenderer.oneLine(text) }
 
     public static func bulk(_ text: String) -> RESPValue { .bulk(Array(text.utf8)) }
 }

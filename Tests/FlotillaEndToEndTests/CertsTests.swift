@@ -10,22 +10,10 @@ import Darwin
 /// chain, reads the names and usages, checks the keys, and the files' modes are read back with
 /// stat (issue 15).
 final class CertsTests: EndToEndTestCase {
-    /// openssl from PATH; a failed step in CI (tools/install-dependencies installs it), a skip otherwise.
-    func openssl() throws -> String {
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let path = "\(directory)/openssl"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            try check(false, "openssl is not installed; tools/install-dependencies installs it")
-        }
-        throw XCTSkip("openssl is not installed (tools/install-dependencies installs it)")
-    }
-
     /// `openssl arguments...`, which must succeed; its stdout and stderr together.
     @discardableResult
     func runOpenSSL(_ arguments: [String]) throws -> String {
-        let run = try runTool(try openssl(), arguments, in: root, timeout: 30)
+        let run = try runTool(try requireTool("openssl"), arguments, in: root, timeout: 30)
         try check(!run.timedOut && run.status == 0, "openssl \(arguments.joined(separator: " ")): \(run.text)")
         return run.stdout + run.stderr
     }
@@ -72,13 +60,13 @@ final class CertsTests: EndToEndTestCase {
             let key = "\(directory)/host-\(number)-key.pem"
             let checked = try runOpenSSL(["ec", "-in", key, "-check", "-noout"])
             try check(checked.contains("EC Key valid"), "openssl ec -check host-\(number)-key.pem: \(checked)")
-            let certificateKey = try runTool(try openssl(), ["x509", "-in", host, "-noout", "-pubkey"], in: root).stdout
-            let privateKeyPublicHalf = try runTool(try openssl(), ["pkey", "-in", key, "-pubout"], in: root).stdout
+            let certificateKey = try runTool(try requireTool("openssl"), ["x509", "-in", host, "-noout", "-pubkey"], in: root).stdout
+            let privateKeyPublicHalf = try runTool(try requireTool("openssl"), ["pkey", "-in", key, "-pubout"], in: root).stdout
             try check(certificateKey.contains("BEGIN PUBLIC KEY") && certificateKey == privateKeyPublicHalf,
                       "host-\(number)'s certificate and key do not match:\n\(certificateKey)\n\(privateKeyPublicHalf)")
         }
-        let authorityKey = try runTool(try openssl(), ["x509", "-in", "\(directory)/ca.pem", "-noout", "-pubkey"], in: root).stdout
-        let authorityPrivateKey = try runTool(try openssl(), ["pkey", "-in", "\(directory)/ca-key.pem", "-pubout"], in: root).stdout
+        let authorityKey = try runTool(try requireTool("openssl"), ["x509", "-in", "\(directory)/ca.pem", "-noout", "-pubkey"], in: root).stdout
+        let authorityPrivateKey = try runTool(try requireTool("openssl"), ["pkey", "-in", "\(directory)/ca-key.pem", "-pubout"], in: root).stdout
         try check(authorityKey.contains("BEGIN PUBLIC KEY") && authorityKey == authorityPrivateKey, "the CA's certificate and key do not match")
 
         // A second run without --force is refused, names the file, and changes nothing.
@@ -100,7 +88,7 @@ final class CertsTests: EndToEndTestCase {
         }
         let oldHost = "\(root)/old-host-1.pem"
         try before[2].write(toFile: oldHost, atomically: true, encoding: .utf8)
-        let stranger = try runTool(try openssl(), ["verify", "-CAfile", "\(directory)/ca.pem", oldHost], in: root)
+        let stranger = try runTool(try requireTool("openssl"), ["verify", "-CAfile", "\(directory)/ca.pem", oldHost], in: root)
         try check(stranger.status != 0, "a host certificate of the replaced CA verified against the new one: \(stranger.text)")
     }
 

@@ -8,48 +8,24 @@ import Glibc
 /// test setup): RESP requests it accepts, replies it understands, errors it counts.
 final class RedisBenchTests: EndToEndTestCase {
     static let summaryPattern = #"^ops/s=\d+ p50_ms=\d+\.\d+ p99_ms=\d+\.\d+ p999_ms=\d+\.\d+ errors=\d+$"#
-    private var redis: Process?
+    private var redis: ReferenceRedis?
 
     override func tearDown() {
-        if let redis, redis.isRunning {
-            redis.terminate()
-            _ = eventually(timeout: 10) { !redis.isRunning }
-        }
+        redis?.stop()
         redis = nil
         super.tearDown()
     }
 
-    /// `name` on the PATH; missing fails the test under CI (the setup installs it) and skips it elsewhere.
-    func tool(_ name: String) throws -> String {
-        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        if let found = directories.map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
-            return found
-        }
-        let message = "\(name) is not installed (Debian: apt-get install redis-server redis-tools; tools/install-dependencies does it)"
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            try check(false, message)
-        }
-        throw XCTSkip(message)
-    }
-
     /// A throwaway redis-server on a free loopback port, answering PING.
     func startRedis() throws -> Int {
-        let server = try tool("redis-server")
-        let port = FreePort.next()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: server)
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", root]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        redis = process
-        try waitFor("redis-server answers PING", timeout: 20) { redisCLI(port, ["PING"]) == "PONG" }
-        return port
+        let server = try ReferenceRedis(directory: root)
+        redis = server
+        return server.port
     }
 
     /// `redis-cli -p port arguments...`, its output trimmed, or nil if it failed.
     func redisCLI(_ port: Int, _ arguments: [String]) -> String? {
-        guard let cli = try? tool("redis-cli"),
+        guard let cli = try? requireTool("redis-cli"),
               let run = try? runTool(cli, ["-p", "\(port)"] + arguments, in: root, timeout: 20), run.status == 0 else { return nil }
         return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -4,23 +4,11 @@ import XCTest
 /// The Redis protocol (RESP2) against real hosts, with real Redis tools: `redis-cli` (every
 /// supported command, across hosts and shards), `redis-benchmark` (pipelined load of the
 /// four commands the README compares), and the Python `redis` client running a cache
-/// workload with TTLs. On CI the tools are required (the test setup installs them); on a
-/// developer's machine without them the tests are skipped.
+/// workload with TTLs. The tools are required: the README's test command installs them.
 final class RedisProtocolTests: EndToEndTestCase {
-    func tool(_ name: String) throws -> String {
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let path = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            try check(false, "\(name) is not installed; tools/install-dependencies installs it")
-        }
-        throw XCTSkip("\(name) is not installed (tools/install-dependencies installs it)")
-    }
-
     /// `redis-cli -p PORT args...`, its output without the final newline.
     func redisCli(_ host: HostProcess, _ arguments: [String], raw: Bool = false) throws -> String {
-        let run = try runTool(try tool("redis-cli"), ["-h", "127.0.0.1", "-p", "\(host.redisPort)"] + (raw ? ["--raw"] : []) + arguments,
+        let run = try runTool(try requireTool("redis-cli"), ["-h", "127.0.0.1", "-p", "\(host.redisPort)"] + (raw ? ["--raw"] : []) + arguments,
                               in: root, timeout: 30)
         try check(!run.timedOut && run.status == 0, "redis-cli \(arguments.joined(separator: " ")): \(run.text)")
         return run.stdout.hasSuffix("\n") ? String(run.stdout.dropLast()) : run.stdout
@@ -86,7 +74,7 @@ final class RedisProtocolTests: EndToEndTestCase {
         }
 
         // Binary-safe values: a value with CR LF, written with redis-cli -x.
-        let binary = try runTool("/bin/bash", ["-c", "printf 'line one\\r\\nline two' | '\(try tool("redis-cli"))' -h 127.0.0.1 -p \(first.redisPort) -x SET binary"],
+        let binary = try runTool("/bin/bash", ["-c", "printf 'line one\\r\\nline two' | '\(try requireTool("redis-cli"))' -h 127.0.0.1 -p \(first.redisPort) -x SET binary"],
                                  in: root, timeout: 30)
         try check(binary.status == 0 && binary.stdout.hasPrefix("OK"), "redis-cli -x SET: \(binary.text)")
         try checkEqual(try redisCli(second, ["STRLEN", "binary"]), "18", "the value's bytes, CR LF included")
@@ -113,14 +101,14 @@ final class RedisProtocolTests: EndToEndTestCase {
         let answer5 = try redisCli(first, ["INFO"])
         try check(answer5.contains("flotilla_version:"), "INFO names Flotilla's version")
         try checkEqual(try redisCli(first, ["CLIENT", "SETNAME", "tester"]), "OK", "CLIENT SETNAME")
-        let refused = try runTool("/bin/bash", ["-c", "head -c \((1 << 20) + 1) /dev/zero | tr '\\0' v | '\(try tool("redis-cli"))' -h 127.0.0.1 -p \(first.redisPort) -x SET big"],
+        let refused = try runTool("/bin/bash", ["-c", "head -c \((1 << 20) + 1) /dev/zero | tr '\\0' v | '\(try requireTool("redis-cli"))' -h 127.0.0.1 -p \(first.redisPort) -x SET big"],
                                   in: root, timeout: 30)
         try check(refused.stdout.contains("TOOLARGE"), "a value over 1 MiB: \(refused.stdout.prefix(200))")
         try checkEqual(try redisCli(first, ["EXISTS", "big"]), "0", "the refused value was not written")
     }
 
     func testRedisBenchmarkPipelinedAgainstThreeHosts() throws {
-        let benchmark = try tool("redis-benchmark")
+        let benchmark = try requireTool("redis-benchmark")
         let load = ["-t", "set,get,incr,mset", "-n", "3000", "-c", "8", "-P", "16", "-r", "1000", "-q"]
         let hosts = try startCluster(shards: 8)
         for host in hosts {
@@ -137,42 +125,22 @@ final class RedisProtocolTests: EndToEndTestCase {
         let counters = try redisCli(hosts[1], ["--scan", "--pattern", "counter:*"]).split(separator: "\n").map(String.init)
         try check(!counters.isEmpty, "redis-benchmark's counters are there")
         let total = try redisCli(hosts[2], ["MGET"] + counters, raw: true).split(separator: "\n").compactMap { Int($0) }.reduce(0, +)
-        let reference = try referenceRedis()
-        defer { reference.terminate() }
+        let reference = try ReferenceRedis(directory: root)
+        defer { reference.stop() }
         let referenceRun = try runTool(benchmark, ["-h", "127.0.0.1", "-p", "\(reference.port)", "-t", "incr"] + load.dropFirst(2), in: root, timeout: 120)
         try check(referenceRun.status == 0, "redis-benchmark against redis-server: \(referenceRun.text)")
-        let referenceCounters = try runTool(try tool("redis-cli"), ["-p", "\(reference.port)", "--scan", "--pattern", "counter:*"], in: root).stdout
+        let referenceCounters = try runTool(try requireTool("redis-cli"), ["-p", "\(reference.port)", "--scan", "--pattern", "counter:*"], in: root).stdout
             .split(separator: "\n").map(String.init)
-        let referenceTotal = try runTool(try tool("redis-cli"), ["-p", "\(reference.port)", "--raw", "MGET"] + referenceCounters, in: root).stdout
+        let referenceTotal = try runTool(try requireTool("redis-cli"), ["-p", "\(reference.port)", "--raw", "MGET"] + referenceCounters, in: root).stdout
             .split(separator: "\n").compactMap { Int($0) }.reduce(0, +)
         try check(referenceTotal >= 3_000, "redis-server counted \(referenceTotal) INCRs")
         try checkEqual(total, 3 * referenceTotal, "the counters sum to every INCR sent")
     }
 
-    /// A real redis-server on a free port, without persistence, as the reference.
-    func referenceRedis() throws -> (port: Int, terminate: () -> Void) {
-        let port = FreePort.next()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: try tool("redis-server"))
-        server.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", root]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        try waitFor("redis-server answers PING", timeout: 15) {
-            (try? runTool(try tool("redis-cli"), ["-p", "\(port)", "PING"], in: root, timeout: 5).stdout) == "PONG\n"
-        }
-        return (port, { server.terminate(); server.waitUntilExit() })
-    }
-
     func testPythonClientCacheWorkloadWithTTLs() throws {
-        let python = try tool("python3")
+        let python = try requireTool("python3")
         let probe = try runTool(python, ["-c", "import redis"], in: root, timeout: 30)
-        if probe.status != 0 {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                try check(false, "the Python redis client is missing; tools/install-dependencies installs it: \(probe.text)")
-            }
-            throw XCTSkip("the Python redis client is not installed (pip install redis)")
-        }
+        try check(probe.status == 0, "the Python redis client is missing; tools/install-dependencies installs it: \(probe.text)")
         let hosts = try startCluster(shards: 8)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("testdata/redis/cache_workload.py").path

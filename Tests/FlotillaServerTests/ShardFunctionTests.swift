@@ -1,3 +1,4 @@
+import FlotillaHost
 import FlotillaServer
 import XCTest
 

@@ -33,8 +33,8 @@ enum RaftWireFormatFuzzTarget {
             var again = ByteReader(chunk.encoded())
             fuzzCheck((try? SnapshotChunk(decoding: &again)) == chunk, "snapshot chunk round trip")
         }
-        if let command = try? KeyValueCommand(decoding: input) {
-            fuzzCheck((try? KeyValueCommand(decoding: command.encoded())) == command, "command round trip: \(command)")
+        if let entry = try? KeyValueEntry(decoding: input) {
+            fuzzCheck((try? KeyValueEntry(decoding: entry.encoded())) == entry, "command round trip: \(entry)")
         }
     }
 
@@ -48,7 +48,7 @@ enum RaftWireFormatFuzzTarget {
         let metadata = SnapshotMetadata(index: LogIndex(40), term: Term(3), membership: membership)
         let entries = [
             Entry(index: LogIndex(5), term: Term(2), payload: .empty),
-            Entry(index: LogIndex(6), term: Term(2), payload: .command(KeyValueCommand.put(key: Array("k".utf8), value: Array("v".utf8)).encoded())),
+            Entry(index: LogIndex(6), term: Term(2), payload: .command(KeyValueEntry(timeMilliseconds: 1_700_000_000_000, command: .put(key: Array("k".utf8), value: Array("v".utf8))).encoded())),
             Entry(index: LogIndex(7), term: Term(2), payload: .membershipChange(MembershipChange(kind: .addObserver, replica: ReplicaID(4), address: "127.0.0.1:7004"))),
         ]
         let kinds: [MessageKind] = [
@@ -81,7 +81,7 @@ enum RaftWireFormatFuzzTarget {
             data: Array("snapshot bytes".utf8)
         )
         seeds.append((name: "snapshot-chunk", bytes: chunk.encoded()))
-        seeds.append((name: "command-cas", bytes: KeyValueCommand.compareAndSet(key: [1], expected: [2], new: [3]).encoded()))
+        seeds.append((name: "command-cas", bytes: KeyValueEntry(timeMilliseconds: 7, command: .compareAndSet(key: [1], expected: [2], new: [3])).encoded()))
         // A message header and an append claiming 2^32 - 1 entries with none present.
         var huge = ByteWriter()
         for value: UInt64 in [1, 2, 3] { huge.write(value) }

@@ -6,20 +6,6 @@ import Glibc
 import Darwin
 #endif
 
-/// An external tool the TLS tests need (`openssl`, `redis-cli`): its path; when it is missing
-/// the test fails under CI=true and is skipped otherwise.
-func requireTool(_ name: String) throws -> String {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-        let path = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    if ProcessInfo.processInfo.environment["CI"] == "true" {
-        XCTFail("\(name) is not installed (CI=true: the TLS tests need it)")
-        throw HarnessError("\(name) is not installed")
-    }
-    throw XCTSkip("\(name) is not installed")
-}
-
 /// Runs a tool to completion with `input` on its standard input.
 func runWithInput(_ path: String, _ arguments: [String], input: String = "", timeout: Double = 30) throws -> (status: Int32, stdout: String, stderr: String) {
     let child = Process()
