@@ -1,8 +1,5 @@
 import FlotillaRaft
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What every step worker of a host shares: configuration, store, transport, and the small
 /// tables the request path reads without entering a worker (who leads which shard).
@@ -24,37 +21,34 @@ final class HostContext: Sendable {
     /// expected to exit. Nothing is written or acknowledged after it.
     let failStop: @Sendable (String) -> Void
     let shards = Mutex<[ShardID: ShardInfo]>([:])
-    /// Writes snapshot files off the step workers.
-    let snapshotWriter = SnapshotWriter()
+    /// Writes snapshot files off the step workers (the snapshot thread in production).
+    let snapshotWriter: any SnapshotJobExecutor
     let transferCounter = Atomic<UInt64>(1)
-    let startNanoseconds: UInt64
+    /// Request deadlines and replica seeds are measured on it (monotonic in production).
+    let clock: any HostClock
     /// The cluster's identity; zero on a joining host until a peer tells it.
     let clusterIdentity: Atomic<UInt64>
     /// The cluster's shard count, recorded in exported snapshots.
     let shardCount: Atomic<UInt64>
 
     init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
-         events: @escaping HostEventSink, counters: HostCounters, failStop: @escaping @Sendable (String) -> Void) {
+         events: @escaping HostEventSink, counters: HostCounters, failStop: @escaping @Sendable (String) -> Void,
+         clock: any HostClock, snapshotWriter: any SnapshotJobExecutor) {
         self.configuration = configuration
+        self.clock = clock
+        self.snapshotWriter = snapshotWriter
         self.failStop = failStop
         self.store = store
         self.transport = transport
         self.events = events
         self.counters = counters
         snapshotDirectory = configuration.dataDirectory + "/snapshots"
-        startNanoseconds = Self.monotonicNanoseconds()
         clusterIdentity = Atomic(configuration.clusterID)
         shardCount = Atomic(configuration.shardCount)
     }
 
-    static func monotonicNanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-
     /// Milliseconds since the host started.
-    var nowMilliseconds: UInt64 { (Self.monotonicNanoseconds() - startNanoseconds) / 1_000_000 }
+    var nowMilliseconds: UInt64 { clock.nowMilliseconds }
 
     func deadline() -> UInt64 { nowMilliseconds + UInt64(configuration.requestTimeoutMilliseconds) }
 

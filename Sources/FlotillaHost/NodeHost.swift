@@ -22,12 +22,21 @@ public final class NodeHost: HostMessageReceiver {
     /// its own log and snapshot give it. `failStop` is called when the store fails for good
     /// (`HostStoreFailure`: a failed sync, an I/O error, a refused batch); by default it writes
     /// the reason to standard error and exits the process with status 70.
-    public init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
-                events: @escaping HostEventSink = { _ in },
-                failStop: @escaping @Sendable (String) -> Void = NodeHost.exitOnStoreFailure) throws {
+    public convenience init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
+                            events: @escaping HostEventSink = { _ in },
+                            failStop: @escaping @Sendable (String) -> Void = NodeHost.exitOnStoreFailure) throws {
+        try self.init(configuration: configuration, store: store, transport: transport, events: events, failStop: failStop,
+                      clock: MonotonicHostClock(), snapshotWriter: SnapshotWriter())
+    }
+
+    /// The host with its clock and snapshot executor given: a simulator passes simulated ones
+    /// and drives the rounds itself (`startDriven`, `runQueuedRounds`).
+    package init(configuration: NodeHostConfiguration, store: any HostLogStore, transport: any HostTransport,
+                 events: @escaping HostEventSink, failStop: @escaping @Sendable (String) -> Void,
+                 clock: any HostClock, snapshotWriter: any SnapshotJobExecutor) throws {
         self.configuration = configuration
         let context = HostContext(configuration: configuration, store: store, transport: transport, events: events,
-                                  counters: counters, failStop: failStop)
+                                  counters: counters, failStop: failStop, clock: clock, snapshotWriter: snapshotWriter)
         self.context = context
         let workerCount = max(1, configuration.workerCount)
         workers = (0..<workerCount).map { _ in StepWorker(context: context) }
@@ -59,12 +68,51 @@ public final class NodeHost: HostMessageReceiver {
         let thread = Thread { [self] in
             nameCurrentThread("flotilla-ticker")
             while tickerStop.wait(timeout: .now() + .milliseconds(interval)) == .timedOut {
-                for worker in workers { worker.queue.push(.tick) }
+                tick()
             }
             tickerDone.signal()
         }
         thread.name = "flotilla-ticker"
         thread.start()
+    }
+
+    /// One tick of the logical clock, to every worker (the ticker calls it each `tickMilliseconds`).
+    package func tick() {
+        for worker in workers { worker.queue.push(.tick) }
+    }
+
+    /// Starts the host without its threads (no ticker, no step worker threads, no snapshot
+    /// thread): the caller drives it, from one thread, with `tick` and `runQueuedRounds`.
+    /// For the host simulator, which runs the real round logic on simulated time.
+    package func startDriven() {
+        state.withLock { state in
+            if state == .created { state = .running }
+        }
+    }
+
+    /// Runs, for each worker in turn, one round over what its queue holds, until every queue
+    /// is empty; only for a host started with `startDriven`. Returns the rounds run.
+    @discardableResult
+    package func runQueuedRounds() -> Int {
+        var rounds = 0
+        var ranAny = true
+        while ranAny {
+            ranAny = false
+            for worker in workers {
+                let items = worker.queue.takeAvailable()
+                guard !items.isEmpty else { continue }
+                worker.runRound(items)
+                rounds += 1
+                ranAny = true
+            }
+        }
+        return rounds
+    }
+
+    /// Every replica's state machine with the index it has applied through, read from the
+    /// workers directly; only for a host started with `startDriven`, between rounds.
+    package func appliedStates() -> [AppliedState] {
+        workers.flatMap { $0.appliedStates() }.sorted { $0.shard < $1.shard }
     }
 
     /// Stops the ticker and the workers; requests still waiting fail with `shuttingDown`.

@@ -6,7 +6,7 @@ import Foundation
 /// nor its heartbeats (Dragonboat gives snapshot work workers of its own for the same reason).
 /// The worker hands over a copy of the state machine (a copy-on-write value: free until the
 /// shard's next write) and hears back when the file is durable.
-final class SnapshotWriter: Sendable {
+final class SnapshotWriter: SnapshotJobExecutor {
     private let queue: WorkQueue<@Sendable () -> Void>
     private let done = DispatchSemaphore(value: 0)
 

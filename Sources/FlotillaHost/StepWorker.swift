@@ -72,33 +72,59 @@ final class StepWorker: @unchecked Sendable {
         queue.close()
     }
 
+    /// The worker's thread: rounds until stopped and every write in flight is finished.
     private func run() {
-        while !stopping || !inflightWrites.isEmpty || snapshotRecordsInFlight > 0 {
+        while !isFinished {
             let items = queue.takeAll()
             if items.isEmpty { break }
-            for item in items {
-                if case .stop = item {
-                    stopping = true
-                    continue
-                }
-                if stopping || failedStop {
-                    refuse(item)
-                    continue
-                }
-                handle(item)
-            }
-            if stopping || failedStop { continue }
-            // Advancing may leave more to do at once (a leader's own write completing a commit):
-            // keep going while any touched shard is ready.
-            var rounds = 0
-            while !touched.isEmpty && rounds < 64 {
-                processReadies()
-                rounds += 1
-            }
+            runRound(items)
         }
+        finishStopping()
+    }
+
+    /// Whether a stop was asked for and nothing submitted is still in flight.
+    var isFinished: Bool { stopping && inflightWrites.isEmpty && snapshotRecordsInFlight == 0 }
+
+    /// One round: handles the items taken from the queue, then the ready shards. The worker's
+    /// thread runs it in production; a simulator runs it on its own thread, one round per
+    /// batch it takes from the queue (`WorkQueue.takeAvailable`), with the same effect.
+    func runRound(_ items: [WorkItem]) {
+        for item in items {
+            if case .stop = item {
+                stopping = true
+                continue
+            }
+            if stopping || failedStop {
+                refuse(item)
+                continue
+            }
+            handle(item)
+        }
+        if stopping || failedStop { return }
+        // Advancing may leave more to do at once (a leader's own write completing a commit):
+        // keep going while any touched shard is ready.
+        var rounds = 0
+        while !touched.isEmpty && rounds < 64 {
+            processReadies()
+            rounds += 1
+        }
+    }
+
+    /// After the last round of a stop: what still waits fails, and snapshot files that will
+    /// never be recorded are removed.
+    func finishStopping() {
         for replica in replicas.values {
             replica.failAll(.shuttingDown)
             if let waiting = replica.snapshotAwaitingRecord?.snapshot { unlink(waiting.file) }
+        }
+    }
+
+    /// Each replica's state machine and the index it is applied through (for a caller that
+    /// drives the rounds itself, between rounds).
+    func appliedStates() -> [AppliedState] {
+        replicas.values.map { replica in
+            AppliedState(shard: replica.shard, appliedIndex: max(replica.appliedThrough, replica.node.appliedIndex),
+                         role: replica.node.role, term: replica.node.term, stateMachine: replica.stateMachine)
         }
     }
 

@@ -45,6 +45,16 @@ final class WorkQueue<Item>: @unchecked Sendable {
         return taken
     }
 
+    /// Takes whatever is queued without waiting (empty when nothing is): for a caller that
+    /// drives the worker's rounds itself, on one thread, instead of the worker's thread.
+    func takeAvailable() -> [Item] {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let taken = items
+        items = []
+        return taken
+    }
+
     func close() {
         pthread_mutex_lock(&mutex)
         closed = true

@@ -1,0 +1,11 @@
+import FlotillaRaft
+
+/// A replica's state machine as applied through `appliedIndex`: what a simulator compares
+/// across hosts (replicas at the same index must hold the same state).
+package struct AppliedState: Sendable {
+    package var shard: ShardID
+    package var appliedIndex: LogIndex
+    package var role: RaftRole
+    package var term: Term
+    package var stateMachine: KeyValueStateMachine
+}
