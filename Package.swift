@@ -33,7 +33,7 @@ let package = Package(
         // A seeded, deterministic simulator that runs the real core over a faulty network.
         .target(name: "FlotillaSimulation", dependencies: ["FlotillaRaft"]),
         .executableTarget(name: "FlotillaSimulateTool", dependencies: [
-            "FlotillaSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FlotillaSimulation", "FlotillaHostSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
@@ -44,7 +44,15 @@ let package = Package(
             "FlotillaRaft", "FlotillaThreads",
             .product(name: "HeapModule", package: "swift-collections"),
         ]),
-        .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaRaft"]),
+        // Test doubles for the host: an in-memory store and network (tests, benchmarks, the host simulator).
+        .target(name: "FlotillaHostTesting", dependencies: ["FlotillaHost", "FlotillaRaft"]),
+        // The host simulator: the real NodeHost round logic on simulated time, store and network.
+        .target(name: "FlotillaHostSimulation", dependencies: [
+            "FlotillaHost", "FlotillaHostTesting", "FlotillaRaft",
+            .product(name: "HeapModule", package: "swift-collections"),
+        ]),
+        .testTarget(name: "FlotillaHostSimulationTests", dependencies: ["FlotillaHostSimulation", "FlotillaHost", "FlotillaRaft"]),
+        .testTarget(name: "FlotillaHostTests", dependencies: ["FlotillaHost", "FlotillaHostTesting", "FlotillaRaft"]),
         // TLS material (PEM files checked at load) and the current NIOSSL contexts, reloadable
         // on SIGHUP. Used by the transport, the client server and the command; never by the core.
         .target(name: "FlotillaTLS", dependencies: [
@@ -61,7 +69,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FlotillaTransportTests", dependencies: [
-            "FlotillaTransport", "FlotillaHost", "FlotillaRaft",
+            "FlotillaTransport", "FlotillaHost", "FlotillaHostTesting", "FlotillaRaft",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
@@ -129,9 +137,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaServer"]),
+        .testTarget(name: "FlotillaNodeTests", dependencies: ["FlotillaNode", "FlotillaHost", "FlotillaHostTesting", "FlotillaLogStore", "FlotillaRaft", "FlotillaServer"]),
         .executableTarget(name: "FlotillaHostBenchmark", dependencies: [
-            "FlotillaNode", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
+            "FlotillaNode", "FlotillaHost", "FlotillaHostTesting", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Real `flotilla` processes on real sockets (loopback); finds the executable next to the test bundle.

@@ -19,7 +19,10 @@ final class HostContext: Sendable {
     let counters: HostCounters
     /// Called once when the store fails for good (`HostStoreFailure`); the host's process is
     /// expected to exit. Nothing is written or acknowledged after it.
-    let failStop: @Sendable (String) -> Void
+    private let failStopHandler: @Sendable (String) -> Void
+    /// Set by the first `failStop`: every worker sees it at its next round, not only the one
+    /// whose write failed (they share the store, and the handler need not exit at once).
+    private let storeFailed = Atomic<Bool>(false)
     let shards = Mutex<[ShardID: ShardInfo]>([:])
     /// Writes snapshot files off the step workers (the snapshot thread in production).
     let snapshotWriter: any SnapshotJobExecutor
@@ -37,7 +40,7 @@ final class HostContext: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.snapshotWriter = snapshotWriter
-        self.failStop = failStop
+        failStopHandler = failStop
         self.store = store
         self.transport = transport
         self.events = events
@@ -46,6 +49,14 @@ final class HostContext: Sendable {
         clusterIdentity = Atomic(configuration.clusterID)
         shardCount = Atomic(configuration.shardCount)
     }
+
+    /// The store failed for good: calls the fail-stop handler the first time only; every
+    /// worker stops at its next round (`hasFailedStop`).
+    func failStop(_ reason: String) {
+        if !storeFailed.exchange(true, ordering: .acquiringAndReleasing) { failStopHandler(reason) }
+    }
+
+    var hasFailedStop: Bool { storeFailed.load(ordering: .acquiring) }
 
     /// Milliseconds since the host started.
     var nowMilliseconds: UInt64 { clock.nowMilliseconds }

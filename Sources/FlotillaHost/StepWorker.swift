@@ -89,6 +89,8 @@ final class StepWorker: @unchecked Sendable {
     /// thread runs it in production; a simulator runs it on its own thread, one round per
     /// batch it takes from the queue (`WorkQueue.takeAvailable`), with the same effect.
     func runRound(_ items: [WorkItem]) {
+        // Another worker's write failed for good: this one stops too, before stepping anything.
+        if !failedStop && context.hasFailedStop { enterFailStop() }
         for item in items {
             if case .stop = item {
                 stopping = true

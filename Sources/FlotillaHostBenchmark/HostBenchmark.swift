@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlotillaHost
+import FlotillaHostTesting
 import FlotillaLogStore
 import FlotillaNode
 import FlotillaRaft

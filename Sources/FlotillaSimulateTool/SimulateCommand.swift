@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaHostSimulation
 import FlotillaSimulation
 
 #if canImport(Glibc)
@@ -8,12 +9,16 @@ import Glibc
 /// `flotilla-simulate`: runs the seeded simulator for seeds S..<S+N (or the single seed X) and
 /// prints every failing seed. By default each seed gets `SimulationOptions.forSweep` (what
 /// `swift test` runs); the mode flags change every seed alike, so a failure found with them is
-/// replayed with the same flags and `--seed`.
+/// replayed with the same flags and `--seed`. `--host` runs the host simulator instead (the real
+/// NodeHost on a simulated clock, store and network; `HostSimulationOptions.forSweep`).
 @main
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flotilla-simulate",
-        abstract: "Runs the seeded Raft simulator over many seeds and prints every failing seed.")
+        abstract: "Runs the seeded Raft simulator (or, with --host, the host simulator) over many seeds and prints every failing seed.")
+
+    @Flag(name: .customLong("host"), help: "Run the host simulator: real NodeHosts on a simulated clock, store and network.")
+    var host = false
 
     @Option(name: .customLong("seeds"), help: "How many seeds to run.")
     var seedCount: UInt64 = 1_000
@@ -42,11 +47,22 @@ struct SimulateCommand: ParsableCommand {
     @Flag(name: .customLong("no-crashes"), help: "Never crash a host.")
     var noCrashes = false
 
+    @Flag(name: .customLong("no-store-failures"), help: "With --host: never fail a store sync.")
+    var noStoreFailures = false
+
+    @Flag(name: .customLong("no-network-faults"), help: "With --host: never partition the network.")
+    var noNetworkFaults = false
+
     func validate() throws {
         guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
         guard seedCount > 0 else { throw ValidationError("--seeds must be positive") }
         guard start <= UInt64.max - seedCount else { throw ValidationError("--start plus --seeds overflows") }
         guard !(churn && noMembershipChanges) else { throw ValidationError("--churn and --no-membership-changes exclude each other") }
+        if host {
+            guard !churn && !noMembershipChanges else { throw ValidationError("--host changes no membership: --churn and --no-membership-changes do not apply") }
+        } else {
+            guard !noStoreFailures && !noNetworkFaults else { throw ValidationError("--no-store-failures and --no-network-faults need --host") }
+        }
     }
 
     /// The simulator's mode names, as `SimulationOptions.apply(mode:)` knows them.
@@ -56,11 +72,14 @@ struct SimulateCommand: ParsableCommand {
         if churn { modes.append("churn") }
         if noMembershipChanges { modes.append("no-membership-changes") }
         if noCrashes { modes.append("no-crashes") }
+        if noStoreFailures { modes.append("no-store-failures") }
+        if noNetworkFaults { modes.append("no-network-faults") }
         return modes
     }
 
     func run() throws {
         let seeds = single.map { [$0] } ?? Array(start..<(start + seedCount))
+        if host { return try runHost(seeds: seeds) }
         let optionsFor: @Sendable (UInt64) -> SimulationOptions = { [modes] seed in
             var options = SimulationOptions.forSweep(seed: seed)
             for mode in modes { _ = options.apply(mode: mode) }
@@ -87,6 +106,36 @@ struct SimulateCommand: ParsableCommand {
         let totals = outcome.totals
         print("seeds=\(outcome.seedsRun) failed=\(outcome.failures.count) seconds=\(Self.rounded(elapsed)) seeds_per_second=\(Self.rounded(Double(outcome.seedsRun) / max(elapsed, 0.001)))")
         print("steps=\(totals.steps) writes_acknowledged=\(totals.writesAcknowledged) reads=\(totals.readsCompleted) elections=\(totals.leaderElections) crashes=\(totals.crashes) partitions=\(totals.partitions) one_way_partitions=\(totals.oneWayPartitions) mutes=\(totals.mutes) write_failures=\(totals.writeFailures) liveness_runs=\(totals.livenessRuns) liveness_fallbacks=\(totals.livenessFallbacks) snapshots_taken=\(totals.snapshotsTaken) snapshots_installed=\(totals.snapshotsInstalled) membership_changes=\(totals.membershipChanges)")
+        if !outcome.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The host simulator over `seeds`, with the same output shape as the Raft simulator's.
+    func runHost(seeds: [UInt64]) throws {
+        let optionsFor: @Sendable (UInt64) -> HostSimulationOptions = { [modes] seed in
+            var options = HostSimulationOptions.forSweep(seed: seed)
+            for mode in modes { _ = options.apply(mode: mode) }
+            return options
+        }
+        if trace, let seed = seeds.first {
+            let simulator = HostSimulator(options: optionsFor(seed))
+            simulator.trace = { print($0) }
+            do {
+                let report = try simulator.run()
+                print("passed: \(report)")
+                return
+            } catch {
+                print("FAILED \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let began = Self.monotonicSeconds()
+        let outcome = HostSimulationSweep.run(seeds: seeds, concurrency: concurrency, optionsFor: optionsFor)
+        let elapsed = Self.monotonicSeconds() - began
+        for failure in outcome.failures {
+            print("FAILED \(failure)")
+        }
+        print("seeds=\(outcome.seedsRun) failed=\(outcome.failures.count) seconds=\(Self.rounded(elapsed)) seeds_per_second=\(Self.rounded(Double(outcome.seedsRun) / max(elapsed, 0.001)))")
+        print(outcome.totals)
         if !outcome.failures.isEmpty { throw ExitCode(1) }
     }
 

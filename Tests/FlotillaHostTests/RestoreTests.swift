@@ -1,4 +1,5 @@
 import FlotillaHost
+import FlotillaHostTesting
 import FlotillaRaft
 import Foundation
 import XCTest

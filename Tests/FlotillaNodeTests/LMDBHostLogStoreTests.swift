@@ -1,4 +1,5 @@
 import FlotillaHost
+import FlotillaHostTesting
 import FlotillaLogStore
 import FlotillaNode
 import FlotillaRaft

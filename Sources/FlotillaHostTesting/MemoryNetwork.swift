@@ -1,4 +1,5 @@
 import Dispatch
+import FlotillaHost
 import FlotillaRaft
 import Synchronization
 

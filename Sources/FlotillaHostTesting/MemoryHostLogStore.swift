@@ -1,3 +1,4 @@
+import FlotillaHost
 import FlotillaRaft
 import Synchronization
 

@@ -1,0 +1,83 @@
+/// One run of the host simulator: the cluster, the faults, the workload and the checks'
+/// bounds. `forSweep(seed:)` derives a varied run from the seed alone, so a seed names a run.
+public struct HostSimulationOptions: Sendable {
+    public var seed: UInt64
+    public var hostCount = 3
+    public var shardCount = 1
+    public var workerCount = 1
+    public var clientCount = 4
+    public var keysPerShard = 3
+    /// Simulated time with faults; then faults stop and the liveness check begins.
+    public var faultMilliseconds: UInt64 = 2_000
+    /// After faults stop: the core must elect, commit and serve reads (and every key be read
+    /// back) within this.
+    public var livenessBoundMilliseconds: UInt64 = 6_000
+    /// Liveness mode: only a core (a random majority) is up and connected after the faults;
+    /// the other hosts are down for good. Otherwise every host is restarted and reconnected.
+    public var liveness = false
+    public var crashes = true
+    public var storeFailures = true
+    public var networkFaults = true
+    /// Mean time between fault events (a crash, a partition, a heal).
+    public var meanFaultIntervalMilliseconds: UInt64 = 200
+    public var crashShare = 0.35
+    public var dropProbability = 0.02
+    public var duplicateProbability = 0.01
+    /// A message delayed 20–80 ms instead of 1–4 ms: how messages get reordered.
+    public var slowMessageProbability = 0.05
+    /// A sync that fails (the host fail-stops); per sync.
+    public var storeFailureProbability = 0.002
+    public var slowSyncProbability = 0.05
+    public var tickMilliseconds = 10
+    public var electionTimeoutTicks = 10
+    public var heartbeatIntervalTicks = 1
+    public var snapshotEveryEntries: UInt64 = 32
+    public var compactionKeepEntries: UInt64 = 4
+    public var quiesceAfterTicks = 20
+    public var requestTimeoutMilliseconds = 1_000
+    /// Breaks the store on purpose: a write's completion is delivered before it is durable (a
+    /// host acknowledging what a crash then loses). Only to show the checks catch it.
+    public var unsafeCompleteBeforeDurable = false
+
+    public init(seed: UInt64) { self.seed = seed }
+
+    /// What `swift test` and `flotilla-simulate --host` run for a seed: the cluster's size,
+    /// shards, workers, fault rates and host tuning all drawn from the seed.
+    public static func forSweep(seed: UInt64) -> HostSimulationOptions {
+        var random = SimulationRandom(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 0x1234_5678)
+        var options = HostSimulationOptions(seed: seed)
+        options.hostCount = random.chance(0.3) ? 5 : 3
+        options.shardCount = Int(random.between(1, 2))
+        options.workerCount = Int(random.between(1, 2))
+        options.clientCount = Int(random.between(2, 6))
+        options.keysPerShard = Int(random.between(1, 4))
+        options.liveness = random.chance(0.5)
+        options.meanFaultIntervalMilliseconds = random.between(80, 400)
+        options.crashShare = [0.2, 0.35, 0.5][Int(random.below(3))]
+        options.dropProbability = [0, 0.01, 0.05, 0.15][Int(random.below(4))]
+        options.duplicateProbability = random.chance(0.5) ? 0.02 : 0
+        options.slowMessageProbability = [0, 0.05, 0.2][Int(random.below(3))]
+        options.storeFailureProbability = [0, 0.001, 0.005][Int(random.below(3))]
+        options.slowSyncProbability = [0, 0.05, 0.2][Int(random.below(3))]
+        options.heartbeatIntervalTicks = Int(random.between(1, 2))
+        options.snapshotEveryEntries = random.between(8, 64)
+        options.compactionKeepEntries = random.between(0, 8)
+        options.quiesceAfterTicks = [0, 15, 40][Int(random.below(3))]
+        return options
+    }
+
+    /// Applies a mode by name (the tool's flags, the regression list); false when unknown.
+    public mutating func apply(mode: String) -> Bool {
+        switch mode {
+        case "liveness": liveness = true
+        case "no-liveness": liveness = false
+        case "no-crashes": crashes = false
+        case "no-store-failures": storeFailures = false
+        case "no-network-faults": networkFaults = false
+        case "five-hosts": hostCount = 5
+        case "three-hosts": hostCount = 3
+        default: return false
+        }
+        return true
+    }
+}
