@@ -8,4 +8,6 @@ package struct AppliedState: Sendable {
     package var role: RaftRole
     package var term: Term
     package var stateMachine: KeyValueStateMachine
+    /// The latest membership in the replica's log (committed or not).
+    package var latestMembership: Membership
 }

@@ -126,7 +126,8 @@ final class StepWorker: @unchecked Sendable {
     func appliedStates() -> [AppliedState] {
         replicas.values.map { replica in
             AppliedState(shard: replica.shard, appliedIndex: max(replica.appliedThrough, replica.node.appliedIndex),
-                         role: replica.node.role, term: replica.node.term, stateMachine: replica.stateMachine)
+                         role: replica.node.role, term: replica.node.term, stateMachine: replica.stateMachine,
+                         latestMembership: replica.node.latestMembership)
         }
     }
 

@@ -15,6 +15,11 @@ public struct HostSimulationOptions: Sendable {
     /// Liveness mode: only a core (a random majority) is up and connected after the faults;
     /// the other hosts are down for good. Otherwise every host is restarted and reconnected.
     public var liveness = false
+    /// Clients also add observers, promote them and remove members (the first
+    /// `initialVoterCount` hosts bootstrap the shards; the others join when added). Only
+    /// without liveness mode: the core is chosen from the initial members.
+    public var membershipChanges = false
+    public var initialVoterCount = 3
     public var crashes = true
     public var storeFailures = true
     public var networkFaults = true
@@ -52,6 +57,11 @@ public struct HostSimulationOptions: Sendable {
         options.clientCount = Int(random.between(2, 6))
         options.keysPerShard = Int(random.between(1, 4))
         options.liveness = random.chance(0.5)
+        options.initialVoterCount = options.hostCount
+        if options.hostCount == 5 && !options.liveness && random.chance(0.7) {
+            options.membershipChanges = true
+            options.initialVoterCount = 3
+        }
         options.meanFaultIntervalMilliseconds = random.between(80, 400)
         options.crashShare = [0.2, 0.35, 0.5][Int(random.below(3))]
         options.dropProbability = [0, 0.01, 0.05, 0.15][Int(random.below(4))]
@@ -69,13 +79,22 @@ public struct HostSimulationOptions: Sendable {
     /// Applies a mode by name (the tool's flags, the regression list); false when unknown.
     public mutating func apply(mode: String) -> Bool {
         switch mode {
-        case "liveness": liveness = true
+        case "liveness":
+            liveness = true
+            membershipChanges = false
+            initialVoterCount = hostCount
         case "no-liveness": liveness = false
         case "no-crashes": crashes = false
         case "no-store-failures": storeFailures = false
         case "no-network-faults": networkFaults = false
-        case "five-hosts": hostCount = 5
-        case "three-hosts": hostCount = 3
+        case "membership-changes":
+            hostCount = 5
+            liveness = false
+            membershipChanges = true
+            initialVoterCount = 3
+        case "no-membership-changes":
+            membershipChanges = false
+            initialVoterCount = hostCount
         default: return false
         }
         return true

@@ -20,6 +20,7 @@ public struct HostSimulationReport: Sendable, CustomStringConvertible {
     public var snapshotsInstalled = 0
     public var leadershipsWon = 0
     public var livenessRuns = 0
+    public var membershipChanges = 0
     /// Simulated milliseconds from the end of faults until the core had served everything.
     public var recoveryMillisecondsMax: UInt64 = 0
     /// A digest of every event run, in order: two runs of a seed must agree.
@@ -47,6 +48,7 @@ public struct HostSimulationReport: Sendable, CustomStringConvertible {
         snapshotsInstalled += other.snapshotsInstalled
         leadershipsWon += other.leadershipsWon
         livenessRuns += other.livenessRuns
+        membershipChanges += other.membershipChanges
         recoveryMillisecondsMax = max(recoveryMillisecondsMax, other.recoveryMillisecondsMax)
         fingerprint ^= other.fingerprint
     }
@@ -57,7 +59,7 @@ public struct HostSimulationReport: Sendable, CustomStringConvertible {
             + "partitions=\(partitions) one_way_partitions=\(oneWayPartitions) messages_delivered=\(messagesDelivered) "
             + "messages_dropped=\(messagesDropped) store_writes=\(storeWrites) writes_lost_at_crash=\(writesLostAtCrash) "
             + "snapshots_written=\(snapshotsWritten) snapshots_sent=\(snapshotsSent) snapshots_installed=\(snapshotsInstalled) "
-            + "leaderships_won=\(leadershipsWon) liveness_runs=\(livenessRuns) recovery_ms_max=\(recoveryMillisecondsMax) "
+            + "leaderships_won=\(leadershipsWon) liveness_runs=\(livenessRuns) membership_changes=\(membershipChanges) recovery_ms_max=\(recoveryMillisecondsMax) "
             + "fingerprint=\(String(fingerprint, radix: 16))"
     }
 }

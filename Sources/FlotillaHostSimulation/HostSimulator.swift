@@ -66,6 +66,9 @@ public final class HostSimulator: @unchecked Sendable {
         case get
         case transfer(ReplicaID)
         case snapshot
+        case addObserver(ReplicaID)
+        case promote(ReplicaID)
+        case remove(ReplicaID)
     }
 
     enum Answer {
@@ -247,8 +250,9 @@ public final class HostSimulator: @unchecked Sendable {
             failStop: { [unowned self] reason in self.failStopped(host: index, incarnation: incarnation, reason: reason) },
             clock: SimulatedHostClock(time: time, startMilliseconds: time.now),
             snapshotWriter: SimulatedSnapshotExecutor(simulator: self, host: index, incarnation: incarnation))
-        if bootstrap {
-            let membership = Membership(voters: Dictionary(uniqueKeysWithValues: hosts.map { ($0.id, "host-\($0.id)") }))
+        if bootstrap && index < options.initialVoterCount {
+            let voters = hosts.prefix(options.initialVoterCount)
+            let membership = Membership(voters: Dictionary(uniqueKeysWithValues: voters.map { ($0.id, "host-\($0.id)") }))
             for shard in shards { try node.bootstrapShard(ShardID(shard), membership: membership) }
         }
         node.startDriven()
@@ -634,8 +638,9 @@ public final class HostSimulator: @unchecked Sendable {
             case 350..<500: operation = .compareAndSet(expected: lastSeen[register] ?? [], new: [])
             case 500..<600: operation = .delete
             case 600..<980: operation = .get
-            case 980..<990: operation = .transfer(hosts[Int(random.below(UInt64(hosts.count)))].id)
-            default: operation = .snapshot
+            case 980..<985: operation = .transfer(hosts[Int(random.below(UInt64(hosts.count)))].id)
+            case 985..<990: operation = .snapshot
+            default: operation = options.membershipChanges ? .addObserver(.none) : .get
             }
         }
         let up = hosts.indices.filter { hosts[$0].isUp }
@@ -648,6 +653,14 @@ public final class HostSimulator: @unchecked Sendable {
         let index = (!leaders.isEmpty && random.chance(0.8) ? random.pick(leaders) : random.pick(up))!
         let host = hosts[index]
         let node = host.node!
+        if case .addObserver = operation {
+            // The change is chosen from the membership the chosen host's log holds.
+            guard let change = membershipChange(shard, on: node) else {
+                schedule(.clientStep(client: client), after: random.between(1, 5))
+                return
+            }
+            operation = change
+        }
         let id = nextRequestID
         nextRequestID += 1
         stamp += 1
@@ -678,6 +691,15 @@ public final class HostSimulator: @unchecked Sendable {
             node.transfer(shard, to: target) { [unowned self] in self.answers.append((id, .done($0))) }
         case .snapshot:
             node.snapshot(shard) { [unowned self] in self.answers.append((id, .snapshot($0))) }
+        case .addObserver(let member):
+            label = "add observer \(member) (\(label))"
+            node.addObserver(shard, node: member, address: "host-\(member)") { [unowned self] in self.answers.append((id, .done($0))) }
+        case .promote(let member):
+            label = "promote \(member) (\(label))"
+            node.promote(shard, node: member) { [unowned self] in self.answers.append((id, .done($0))) }
+        case .remove(let member):
+            label = "remove \(member) (\(label))"
+            node.remove(shard, node: member) { [unowned self] in self.answers.append((id, .done($0))) }
         }
         trace?("\(time.now) client \(client): \(label)")
         outstanding[id] = Request(client: client, host: index, incarnation: host.incarnation, register: register,
@@ -685,6 +707,19 @@ public final class HostSimulator: @unchecked Sendable {
                                   writePosition: writePosition, label: label)
         clientBusy[client] = true
         drain(index)
+    }
+
+    /// A membership change for `shard`, from the latest membership in `node`'s log: add a host
+    /// that never was a member as an observer, promote an observer, or remove a member (never
+    /// leaving fewer than three voters).
+    private func membershipChange(_ shard: ShardID, on node: NodeHost) -> Operation? {
+        guard let membership = node.appliedStates().first(where: { $0.shard == shard })?.latestMembership else { return nil }
+        let strangers = hosts.map(\.id).filter { !membership.isMember($0) && !membership.removed.contains($0) }
+        var choices: [Operation] = strangers.map { .addObserver($0) }
+        choices += membership.observers.map { .promote($0) }
+        choices += membership.observers.map { .remove($0) }
+        if membership.voters.count > 3 { choices += membership.voters.map { .remove($0) } }
+        return random.pick(choices)
     }
 
     /// Takes the answers the event's rounds gave, in request order (the host answers a round's
@@ -699,6 +734,7 @@ public final class HostSimulator: @unchecked Sendable {
                 continue
             }
             stamp += 1
+            mix(UInt64(id) << 20 &+ (answer.failure == nil ? 1 : 2))
             let host = hosts[request.host]
             if answer.failure == nil && host.incarnation == request.incarnation && host.failStopped {
                 fail("fail-stop", "host \(request.host + 1) answered \(request.label) with success after its store failed")
@@ -737,7 +773,12 @@ public final class HostSimulator: @unchecked Sendable {
             }
         case .read(.failure), .done(.failure), .snapshot(.failure):
             report.requestsFailed += 1
-        case .done(.success), .snapshot(.success):
+        case .done(.success):
+            switch request.operation {
+            case .addObserver, .promote, .remove: report.membershipChanges += 1
+            default: break
+            }
+        case .snapshot(.success):
             break
         }
     }

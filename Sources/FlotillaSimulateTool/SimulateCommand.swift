@@ -47,6 +47,9 @@ struct SimulateCommand: ParsableCommand {
     @Flag(name: .customLong("no-crashes"), help: "Never crash a host.")
     var noCrashes = false
 
+    @Flag(name: .customLong("membership-changes"), help: "With --host: five hosts, three initial voters, clients add, promote and remove members (implies --no-liveness).")
+    var membershipChanges = false
+
     @Flag(name: .customLong("no-store-failures"), help: "With --host: never fail a store sync.")
     var noStoreFailures = false
 
@@ -59,9 +62,13 @@ struct SimulateCommand: ParsableCommand {
         guard start <= UInt64.max - seedCount else { throw ValidationError("--start plus --seeds overflows") }
         guard !(churn && noMembershipChanges) else { throw ValidationError("--churn and --no-membership-changes exclude each other") }
         if host {
-            guard !churn && !noMembershipChanges else { throw ValidationError("--host changes no membership: --churn and --no-membership-changes do not apply") }
+            guard !churn else { throw ValidationError("--churn does not apply to --host (use --membership-changes)") }
+            guard !(membershipChanges && noMembershipChanges) else { throw ValidationError("--membership-changes and --no-membership-changes exclude each other") }
+            guard !(membershipChanges && liveness == true) else { throw ValidationError("--membership-changes runs without liveness mode") }
         } else {
-            guard !noStoreFailures && !noNetworkFaults else { throw ValidationError("--no-store-failures and --no-network-faults need --host") }
+            guard !noStoreFailures && !noNetworkFaults && !membershipChanges else {
+                throw ValidationError("--no-store-failures, --no-network-faults and --membership-changes need --host")
+            }
         }
     }
 
@@ -72,6 +79,7 @@ struct SimulateCommand: ParsableCommand {
         if churn { modes.append("churn") }
         if noMembershipChanges { modes.append("no-membership-changes") }
         if noCrashes { modes.append("no-crashes") }
+        if membershipChanges { modes.append("membership-changes") }
         if noStoreFailures { modes.append("no-store-failures") }
         if noNetworkFaults { modes.append("no-network-faults") }
         return modes
