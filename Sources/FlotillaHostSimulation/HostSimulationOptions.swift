@@ -33,6 +33,9 @@ public struct HostSimulationOptions: Sendable {
     /// A sync that fails (the host fail-stops); per sync.
     public var storeFailureProbability = 0.002
     public var slowSyncProbability = 0.05
+    /// A worker that takes 2–10 ms to run its next round (busy, descheduled): more is taken
+    /// in that round.
+    public var slowWorkerProbability = 0.05
     public var tickMilliseconds = 10
     public var electionTimeoutTicks = 10
     public var heartbeatIntervalTicks = 1
@@ -69,6 +72,7 @@ public struct HostSimulationOptions: Sendable {
         options.slowMessageProbability = [0, 0.05, 0.2][Int(random.below(3))]
         options.storeFailureProbability = [0, 0.001, 0.005][Int(random.below(3))]
         options.slowSyncProbability = [0, 0.05, 0.2][Int(random.below(3))]
+        options.slowWorkerProbability = [0, 0.05, 0.2][Int(random.below(3))]
         options.heartbeatIntervalTicks = Int(random.between(1, 2))
         options.snapshotEveryEntries = random.between(8, 64)
         options.compactionKeepEntries = random.between(0, 8)

@@ -48,6 +48,7 @@ public final class HostSimulator: @unchecked Sendable {
         case fault
         case processExit(host: Int, incarnation: Int)
         case faultsEnd
+        case drain(host: Int, incarnation: Int)
     }
 
     struct Scheduled: Comparable {
@@ -117,6 +118,7 @@ public final class HostSimulator: @unchecked Sendable {
     private var violation: HostSimulationFailure?
     private var blocked: Set<Link> = []
     private var syncScheduled: [Bool]
+    private var drainScheduled: [Bool]
     private var lastCompletionMilliseconds: [UInt64]
     private var nextTransferID: UInt64 = 1
     private var faultsActive = true
@@ -140,6 +142,7 @@ public final class HostSimulator: @unchecked Sendable {
         random = SimulationRandom(seed: options.seed)
         root = NSTemporaryDirectory() + "flotilla-host-simulation-\(options.seed)-\(UUID().uuidString)"
         syncScheduled = Array(repeating: false, count: options.hostCount)
+        drainScheduled = Array(repeating: false, count: options.hostCount)
         lastCompletionMilliseconds = Array(repeating: 0, count: options.hostCount)
         clientBusy = Array(repeating: false, count: options.clientCount)
     }
@@ -259,7 +262,7 @@ public final class HostSimulator: @unchecked Sendable {
         host.node = node
         host.assembler = SnapshotAssembler(directory: host.dataDirectory + "/incoming")
         schedule(.tick(host: index, incarnation: incarnation), after: random.between(1, UInt64(options.tickMilliseconds)))
-        drain(index)
+        wake(index)
     }
 
     // MARK: - Events
@@ -270,7 +273,7 @@ public final class HostSimulator: @unchecked Sendable {
             mix(1 &+ UInt64(index) << 8)
             guard let node = current(index, incarnation) else { return }
             node.tick()
-            drain(index)
+            wake(index)
             schedule(.tick(host: index, incarnation: incarnation), after: UInt64(options.tickMilliseconds))
         case .deliver(let from, let to, let message):
             mix(2 &+ UInt64(to) << 8 &+ message.message.term.rawValue << 16)
@@ -281,7 +284,7 @@ public final class HostSimulator: @unchecked Sendable {
             }
             report.messagesDelivered += 1
             node.receive([message])
-            drain(to)
+            wake(to)
         case .transferSnapshot(let from, let incarnation, let message, let file, let completion):
             mix(3 &+ UInt64(from) << 8)
             transferSnapshot(from: from, incarnation: incarnation, message, file: file, completion: completion)
@@ -289,7 +292,7 @@ public final class HostSimulator: @unchecked Sendable {
             mix(4 &+ UInt64(index) << 8)
             guard current(index, incarnation) != nil else { return }
             completion(succeeded)
-            drain(index)
+            wake(index)
         case .storeSync(let index, let incarnation):
             mix(5 &+ UInt64(index) << 8)
             guard current(index, incarnation) != nil else { return }
@@ -302,13 +305,13 @@ public final class HostSimulator: @unchecked Sendable {
             } else {
                 completion(.success(()))
             }
-            drain(index)
+            wake(index)
         case .snapshotJob(let index, let incarnation, let job):
             mix(7 &+ UInt64(index) << 8)
             guard current(index, incarnation) != nil else { return }
             report.snapshotsWritten += 1
             job()
-            drain(index)
+            wake(index)
         case .clientStep(let client):
             mix(8 &+ UInt64(client) << 8)
             clientStep(client)
@@ -333,11 +336,27 @@ public final class HostSimulator: @unchecked Sendable {
         case .faultsEnd:
             mix(13)
             endFaults()
+        case .drain(let index, let incarnation):
+            mix(14 &+ UInt64(index) << 8)
+            guard current(index, incarnation) != nil else { return }
+            drainScheduled[index] = false
+            drain(index)
         }
     }
 
     private func current(_ index: Int, _ incarnation: Int) -> NodeHost? {
         hosts[index].incarnation == incarnation ? hosts[index].node : nil
+    }
+
+    /// Something was queued to the host's workers: they run a round a little later (a worker
+    /// thread wakes, or is busy), so that what arrives meanwhile is taken in the same round, as
+    /// in production.
+    private func wake(_ index: Int) {
+        let host = hosts[index]
+        guard host.isUp, !drainScheduled[index] else { return }
+        drainScheduled[index] = true
+        let delay = faultsActive && random.chance(options.slowWorkerProbability) ? random.between(2, 10) : random.between(0, 1)
+        schedule(.drain(host: index, incarnation: host.incarnation), after: delay)
     }
 
     /// Runs the host's rounds until its queues are empty, then compares its state machines.
@@ -433,7 +452,7 @@ public final class HostSimulator: @unchecked Sendable {
                     }
                 }
             }
-            drain(to)
+            wake(to)
         }
         trace?("\(time.now) snapshot \(index + 1)->\(to + 1) shard \(message.shard): \(succeeded ? "taken" : "failed")")
         schedule(.snapshotTransferred(host: index, incarnation: incarnation, completion: completion, succeeded: succeeded),
@@ -445,8 +464,8 @@ public final class HostSimulator: @unchecked Sendable {
         guard let firstNode = hosts[first].node, let secondNode = hosts[second].node else { return }
         firstNode.peerConnected(hosts[second].id)
         secondNode.peerConnected(hosts[first].id)
-        drain(first)
-        drain(second)
+        wake(first)
+        wake(second)
     }
 
     private func setBlocked(_ links: Set<Link>) {
@@ -534,6 +553,7 @@ public final class HostSimulator: @unchecked Sendable {
         host.node = nil
         host.assembler = nil
         syncScheduled[index] = false
+        drainScheduled[index] = false
         // Requests waiting on it are never answered: their outcome is unknown.
         for id in outstanding.keys.sorted() where outstanding[id]!.host == index && outstanding[id]!.incarnation == host.incarnation {
             let request = outstanding.removeValue(forKey: id)!
@@ -706,7 +726,7 @@ public final class HostSimulator: @unchecked Sendable {
                                   operation: operation, start: stamp, startMilliseconds: time.now,
                                   writePosition: writePosition, label: label)
         clientBusy[client] = true
-        drain(index)
+        wake(index)
     }
 
     /// A membership change for `shard`, from the latest membership in `node`'s log: add a host
