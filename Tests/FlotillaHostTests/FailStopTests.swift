@@ -59,4 +59,41 @@ final class FailStopTests: XCTestCase {
         XCTAssertEqual(later, .failure(.shuttingDown), "after a fail-stop nothing reaches a log")
         XCTAssertEqual(store.writesAfterFailure.load(ordering: .relaxed), 1, "the failed write was retried")
     }
+
+    /// The store is shared by every step worker: once one worker's write failed for good, the
+    /// others stop too (found by the host simulator, seeds 33 and 126: another worker went on
+    /// sending and writing until the process exited), and the handler is called once.
+    func testAFailedSyncStopsEveryWorker() async throws {
+        let network = MemoryNetwork()
+        let root = NSTemporaryDirectory() + "flotilla-fail-stop-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = FailingStore()
+        let reasons = Mutex<[String]>([])
+        var configuration = NodeHostConfiguration(nodeID: ReplicaID(1), clusterID: 7, dataDirectory: root)
+        configuration.tickMilliseconds = 10
+        configuration.electionTimeoutTicks = 10
+        configuration.workerCount = 2
+        let host = try NodeHost(configuration: configuration, store: store, transport: network.transport(for: ReplicaID(1)),
+                                failStop: { reason in reasons.withLock { $0.append(reason) } })
+        // Shards 1 and 2 are owned by different workers (shard modulo worker count).
+        for shard in [ShardID(1), ShardID(2)] {
+            try host.bootstrapShard(shard, membership: Membership(voters: [ReplicaID(1): "host-1"]))
+        }
+        network.attach(ReplicaID(1), receiver: host, snapshotDirectory: root + "/incoming")
+        host.start()
+        defer { host.stop() }
+        let deadline = Date().addingTimeInterval(10)
+        while (host.role(in: ShardID(1)) != .leader || host.role(in: ShardID(2)) != .leader) && Date() < deadline {
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        XCTAssertEqual(host.role(in: ShardID(2)), .leader)
+
+        store.failing.store(true, ordering: .releasing)
+        let failed = await host.propose(ShardID(1), .put(key: Array("lost".utf8), value: [1]))
+        XCTAssertEqual(failed, .failure(.timeout))
+        let otherWorker = await host.propose(ShardID(2), .put(key: Array("other".utf8), value: [1]))
+        XCTAssertEqual(otherWorker, .failure(.shuttingDown), "the other worker went on after the store failed")
+        XCTAssertEqual(reasons.withLock { $0 }.count, 1, "the fail-stop handler is called once")
+        XCTAssertEqual(store.writesAfterFailure.load(ordering: .relaxed), 1, "another worker wrote to the failed store")
+    }
 }
