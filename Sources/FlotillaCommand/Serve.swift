@@ -59,6 +59,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("threads"), help: "Event loops for client and peer connections (default: the number of cores).")
     var threads: Int?
 
+    @Option(name: .customLong("store-size-max"),
+            help: "The most the LMDB log store may grow to: bytes, or with a K, M, G or T suffix (powers of 1024). Beyond it writes are refused with BUSY and reads go on.")
+    var storeSizeMax: ByteSize = ByteSize(bytes: 64 << 30)
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain) of this host; with --tls-key and --tls-ca, hosts talk mutual TLS.")
     var tlsCertificate: String?
 
@@ -87,6 +91,9 @@ struct Serve: AsyncParsableCommand {
         // Until the reload handler is installed, a SIGHUP (a rotation script) must not stop a
         // host that is still recovering.
         signal(SIGHUP, SIG_IGN)
+        // A file size limit (RLIMIT_FSIZE) must read as a full disk (EFBIG, writes refused
+        // until there is room), not kill the host.
+        signal(SIGXFSZ, SIG_IGN)
         let level = logLevel.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -104,6 +111,7 @@ struct Serve: AsyncParsableCommand {
                                               members: memberList, shardCount: shards, join: join)
             options.tickMilliseconds = tickMilliseconds
             options.snapshotEveryEntries = snapshotEveryEntries
+            options.storeSizeBytesMax = storeSizeMax.bytes
             if let workers { options.workerCount = max(1, min(workers, 64)) }
             if let threads {
                 guard threads >= 1 && threads <= 256 else { throw HostRuntimeError.invalidOption("--threads must be 1...256") }

@@ -30,7 +30,7 @@ public final class NodeHost: HostMessageReceiver {
                                   counters: counters, failStop: failStop)
         self.context = context
         let workerCount = max(1, configuration.workerCount)
-        workers = (0..<workerCount).map { _ in StepWorker(context: context) }
+        workers = (0..<workerCount).map { StepWorker(context: context, id: StepWorkerID($0)) }
         try FileManager.default.createDirectory(atPath: context.snapshotDirectory, withIntermediateDirectories: true)
         for stored in try store.loadReplicas() {
             worker(for: stored.shard).queue.push(.addReplica(stored, stored.shard, stored.record, bootstrap: []), force: true)

@@ -36,6 +36,11 @@ final class StepWorker: @unchecked Sendable {
     private var stopping = false
     /// Set when the store failed for good: nothing is stepped, written or acknowledged again.
     private var failedStop = false
+    /// Set while the store refuses this worker's writes for a reason that passes (a full disk
+    /// or map): see `StoreRefusal`.
+    private var storeRefusal: StoreRefusal?
+    /// The store keeps this worker's writes in order under this id.
+    let id: StepWorkerID
 
     struct PersistedShard {
         var replica: ShardReplica
@@ -47,8 +52,9 @@ final class StepWorker: @unchecked Sendable {
         var handedOff: Bool
     }
 
-    init(context: HostContext) {
+    init(context: HostContext, id: StepWorkerID) {
         self.context = context
+        self.id = id
         queue = WorkQueue(capacity: context.configuration.workerQueueMax)
     }
 
@@ -79,6 +85,7 @@ final class StepWorker: @unchecked Sendable {
             for item in items {
                 if case .stop = item {
                     stopping = true
+                    abandonRefusedWrites()
                     continue
                 }
                 if stopping || failedStop {
@@ -108,6 +115,7 @@ final class StepWorker: @unchecked Sendable {
         switch item {
         case .messages(let messages):
             for shardMessage in messages {
+                if storeRefusal != nil && Self.growsTheLog(shardMessage.message) { continue }
                 guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage) else { continue }
                 if Self.isActivity(shardMessage.message) { replica.noteActivity() }
                 replica.node.step(shardMessage.message)
@@ -118,6 +126,11 @@ final class StepWorker: @unchecked Sendable {
             guard replica.pendingCount < configuration.pendingRequestsMax else {
                 HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
+                return
+            }
+            if let refusal = storeRefusal {
+                HostCounters.increment(context.counters.busyRefusals)
+                continuation.resume(returning: .failure(.busy("this host's log store refuses writes: \(refusal.reason)")))
                 return
             }
             do {
@@ -138,6 +151,12 @@ final class StepWorker: @unchecked Sendable {
             guard replica.pendingCount < configuration.pendingRequestsMax else {
                 HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
+                return
+            }
+            if storeRefusal != nil && replica.node.role != .leader {
+                // A follower that cannot write cannot catch up to a read index: the leader
+                // answers instead (the router relays on `notLeader`).
+                continuation.resume(returning: .failure(.notLeader(leader: replica.node.leader)))
                 return
             }
             let request = ReadRequestID(replica.nextReadID)
@@ -163,8 +182,10 @@ final class StepWorker: @unchecked Sendable {
             administer(replica, operation, continuation)
         case .tick:
             let now = context.nowMilliseconds
+            if storeRefusal != nil { retryRefusedWrites(now: now) }
             for replica in replicas.values {
-                if replica.sweep != nil || (replica.node.role == .leader && replica.stateMachine.nextExpiryMilliseconds != nil) {
+                if storeRefusal == nil,
+                   replica.sweep != nil || (replica.node.role == .leader && replica.stateMachine.nextExpiryMilliseconds != nil) {
                     sweepExpiredKeys(replica, now: now)
                 }
                 if replica.isQuiet && replica.ticksSinceActivity > 0 && replica.pendingCount == 0 {
@@ -180,7 +201,7 @@ final class StepWorker: @unchecked Sendable {
                 if replica.pendingCount > 0 { expireRequests(replica, now: now) }
             }
         case .snapshotReceived(let shardMessage, let stateMachine, let file):
-            guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage),
+            guard storeRefusal == nil, let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage),
                   case .installSnapshot(let metadata) = shardMessage.message.kind else {
                 unlink(file)
                 return
@@ -288,6 +309,9 @@ final class StepWorker: @unchecked Sendable {
     private func administer(_ replica: ShardReplica, _ operation: AdminOperation, _ continuation: HostContinuation) {
         switch operation {
         case .membershipChange(let change):
+            if let refusal = storeRefusal {
+                return continuation.resume(returning: .failure(.busy("this host's log store refuses writes: \(refusal.reason)")))
+            }
             do {
                 let position = try replica.node.proposeMembershipChange(change)
                 replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
@@ -464,20 +488,11 @@ final class StepWorker: @unchecked Sendable {
             nextWriteID += 1
             inflightWrites[id] = persisting
             for shard in persisting { shard.replica.writesInFlight += 1 }
-            let queue = self.queue
-            let context = self.context
-            context.store.persist(updates) { result in
-                var failure: String?
-                if case .failure(let error) = result {
-                    if let fatal = error as? HostStoreFailure {
-                        // Stop at once, from the writer's thread: the worker must not retry.
-                        context.failStop(fatal.description)
-                        queue.push(.persisted(id, failure: Self.failStopMarker), force: true)
-                        return
-                    }
-                    failure = "\(error)"
-                }
-                queue.push(.persisted(id, failure: failure), force: true)
+            if storeRefusal != nil {
+                // Queued behind the refused rounds, submitted once they are written.
+                storeRefusal?.wait(id)
+            } else {
+                submit(id, updates)
             }
         }
         for shard in persisting where shard.handedOff {
@@ -510,20 +525,47 @@ final class StepWorker: @unchecked Sendable {
         return hardState.term != replica.writtenHardState.term || hardState.vote != replica.writtenHardState.vote
     }
 
+    /// Hands a round's write to the store; its outcome comes back as a `persisted` item.
+    private func submit(_ write: UInt64, _ updates: [ReplicaLogUpdate]) {
+        let queue = self.queue
+        let context = self.context
+        context.store.persist(updates, from: id) { result in
+            var failure: String?
+            if case .failure(let error) = result {
+                if let fatal = error as? HostStoreFailure {
+                    // Stop at once, from the writer's thread: the worker must not retry.
+                    context.failStop(fatal.description)
+                    queue.push(.persisted(write, failure: Self.failStopMarker), force: true)
+                    return
+                }
+                failure = "\(error)"
+            }
+            queue.push(.persisted(write, failure: failure), force: true)
+        }
+    }
+
     /// A round's write is durable: its votes and acknowledgements may leave, and the core may
-    /// count it. A failed write is retried, blocking, until it succeeds: nothing may be
-    /// acknowledged before it is durable, and nothing is dropped.
-    private func persisted(_ id: UInt64, failure: String?) {
-        guard let shards = inflightWrites.removeValue(forKey: id) else { return }
+    /// count it. A refused write (a full disk or map) stays in flight and is written again
+    /// later (see `StoreRefusal`): nothing may be acknowledged before it is durable, and
+    /// nothing is dropped.
+    private func persisted(_ write: UInt64, failure: String?) {
+        guard let shards = inflightWrites[write] else { return }
         if failure == Self.failStopMarker {
             enterFailStop()
             return
         }
         if let failure {
-            context.events(HostEvent(.error, "log store write failed, retrying: \(failure)"))
-            for replica in replicas.values { replica.failAll(.failed("log store write failed: \(failure)")) }
-            persist(shards.map(\.update))
+            writeRefused(write, reason: failure)
+            return
         }
+        if let refusal = storeRefusal, refusal.resubmittedWrite != write, refusal.isWaiting(before: write) {
+            // The store promised each worker's writes in order: a later one durable before an
+            // earlier refused one would leave a hole in a log. Stop rather than build on it.
+            context.failStop("the log store made write \(write) durable before the refused write \(refusal.waitingWrites[0])")
+            enterFailStop()
+            return
+        }
+        inflightWrites[write] = nil
         for shard in shards {
             let replica = shard.replica
             replica.writesInFlight -= 1
@@ -544,6 +586,63 @@ final class StepWorker: @unchecked Sendable {
             }
             touched.insert(replica.shard)
         }
+        if storeRefusal?.resubmittedWrite == write {
+            storeRefusal?.resubmittedWrite = nil
+            resubmitNextRefusedWrite()
+        }
+    }
+
+    /// The store refused a write (or a snapshot's record, `write` nil) for a reason that
+    /// passes. The first refusal is logged; the write waits to be resubmitted.
+    private func writeRefused(_ write: UInt64?, reason: String) {
+        let now = context.nowMilliseconds
+        if storeRefusal == nil {
+            storeRefusal = StoreRefusal(reason: reason, now: now)
+            context.events(HostEvent(.error, "the log store refuses writes: \(reason); proposals are refused with BUSY, reads go on, and the refused writes are retried until they are written"))
+        }
+        if let write { storeRefusal?.refusedAgain(write, reason: reason, now: now) }
+        if stopping { abandonRefusedWrites() }
+    }
+
+    /// On a tick, once every write this worker submitted has answered and the retry is due:
+    /// the store takes the worker's writes again and the oldest refused one goes first.
+    private func retryRefusedWrites(now: UInt64) {
+        guard let refusal = storeRefusal, refusal.resubmittedWrite == nil, now >= refusal.retryAtMilliseconds,
+              inflightWrites.count == refusal.waitingWrites.count, snapshotRecordsInFlight == 0 else { return }
+        context.store.resumeWrites(from: id)
+        resubmitNextRefusedWrite()
+    }
+
+    /// Resubmits the oldest refused write, one at a time so that they are durable in order;
+    /// when none is left, the refusal is over.
+    private func resubmitNextRefusedWrite() {
+        guard var refusal = storeRefusal else { return }
+        if refusal.isDrained {
+            storeRefusal = nil
+            context.events(HostEvent(.notice, "the log store takes writes again"))
+            return
+        }
+        guard let write = refusal.takeNext() else { return }
+        storeRefusal = refusal
+        guard let shards = inflightWrites[write] else { return resubmitNextRefusedWrite() }
+        submit(write, shards.map(\.update))
+    }
+
+    /// Stopping: the refused writes were never durable and will not be; their requests fail
+    /// when the replicas do (a proposal with `TIMEOUT`: a quorum may still commit it).
+    private func abandonRefusedWrites() {
+        guard storeRefusal != nil else { return }
+        for write in storeRefusal?.abandon() ?? [] { inflightWrites[write] = nil }
+    }
+
+    /// Messages that would make this replica write entries or a snapshot: ignored while the
+    /// store refuses writes (the leader sends them again once this replica answers).
+    static func growsTheLog(_ message: Message) -> Bool {
+        switch message.kind {
+        case .append(let append): return !append.entries.isEmpty
+        case .installSnapshot: return true
+        default: return false
+        }
     }
 
     static let failStopMarker = "fail-stop"
@@ -554,32 +653,8 @@ final class StepWorker: @unchecked Sendable {
         guard !failedStop else { return }
         failedStop = true
         inflightWrites = [:]
+        storeRefusal = nil
         for replica in replicas.values { replica.failAll(.failed("the log store failed; the host is stopping")) }
-    }
-
-    /// Writes durably, retrying while the store fails (a full disk, say): nothing may be
-    /// acknowledged or applied before it is durable, and nothing is dropped.
-    private func persist(_ updates: [ReplicaLogUpdate]) {
-        var attempt = 0
-        while true {
-            do {
-                try context.store.persist(updates)
-                return
-            } catch let fatal as HostStoreFailure {
-                context.failStop(fatal.description)
-                enterFailStop()
-                return
-            } catch {
-                attempt += 1
-                if attempt == 1 || attempt % 50 == 0 {
-                    context.events(HostEvent(.error, "log store write failed (attempt \(attempt)), retrying: \(error)"))
-                }
-                if attempt == 1 {
-                    for replica in replicas.values { replica.failAll(.failed("log store write failed: \(error)")) }
-                }
-                usleep(UInt32(min(attempt, 50)) * 20_000)
-            }
-        }
     }
 
     private func send(_ messages: [Message], from replica: ShardReplica) {
@@ -738,7 +813,8 @@ final class StepWorker: @unchecked Sendable {
 
     /// Starts the automatic snapshot when due and none is being written.
     private func maybeSnapshot(_ replica: ShardReplica) {
-        guard replica.snapshotInFlight == nil,
+        // A snapshot's record is a write too: none is started while the store refuses them.
+        guard storeRefusal == nil, replica.snapshotInFlight == nil,
               replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
         startSnapshot(replica, waiter: nil)
     }
@@ -889,7 +965,7 @@ final class StepWorker: @unchecked Sendable {
         let context = self.context
         let recorded = update
         replica.writesInFlight += 1
-        context.store.persist([update]) { result in
+        context.store.persist([update], from: id) { result in
             var failure: String?
             if case .failure(let error) = result {
                 if let fatal = error as? HostStoreFailure {
@@ -918,6 +994,7 @@ final class StepWorker: @unchecked Sendable {
         }
         if let failure {
             unlink(snapshot.file)
+            writeRefused(nil, reason: failure)
             snapshotFailed(replica, "recording the snapshot failed: \(failure)")
             return
         }
