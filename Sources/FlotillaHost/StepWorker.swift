@@ -39,6 +39,10 @@ final class StepWorker: @unchecked Sendable {
     /// Set while the store refuses this worker's writes for a reason that passes (a full disk
     /// or map): see `StoreRefusal`.
     private var storeRefusal: StoreRefusal?
+    /// When the last refusal ended without any write getting through, and its retry delay: a
+    /// store that is still full then backs off further instead of starting over, and is not
+    /// logged again (a snapshot's record, say, refused on every try).
+    private var previousRefusal: (endedMilliseconds: UInt64, retryDelayMilliseconds: UInt64)?
     /// The store keeps this worker's writes in order under this id.
     let id: StepWorkerID
 
@@ -588,6 +592,7 @@ final class StepWorker: @unchecked Sendable {
         }
         if storeRefusal?.resubmittedWrite == write {
             storeRefusal?.resubmittedWrite = nil
+            storeRefusal?.hasWritten = true
             resubmitNextRefusedWrite()
         }
     }
@@ -597,12 +602,21 @@ final class StepWorker: @unchecked Sendable {
     private func writeRefused(_ write: UInt64?, reason: String) {
         let now = context.nowMilliseconds
         if storeRefusal == nil {
-            storeRefusal = StoreRefusal(reason: reason, now: now)
-            context.events(HostEvent(.error, "the log store refuses writes: \(reason); proposals are refused with BUSY, reads go on, and the refused writes are retried until they are written"))
+            var refusal = StoreRefusal(reason: reason, now: now)
+            if let previous = previousRefusal, now - previous.endedMilliseconds < Self.refusalQuietMilliseconds {
+                refusal.retryDelayMilliseconds = previous.retryDelayMilliseconds
+                refusal.retryAtMilliseconds = now + previous.retryDelayMilliseconds
+            } else {
+                context.events(HostEvent(.error, "the log store refuses writes: \(reason); proposals are refused with BUSY, reads go on, and the refused writes are retried until they are written"))
+            }
+            storeRefusal = refusal
         }
         if let write { storeRefusal?.refusedAgain(write, reason: reason, now: now) }
         if stopping { abandonRefusedWrites() }
     }
+
+    /// A refusal that ends this soon after the previous one is not logged again.
+    static let refusalQuietMilliseconds: UInt64 = 10_000
 
     /// On a tick, once every write this worker submitted has answered and the retry is due:
     /// the store takes the worker's writes again and the oldest refused one goes first.
@@ -619,7 +633,14 @@ final class StepWorker: @unchecked Sendable {
         guard var refusal = storeRefusal else { return }
         if refusal.isDrained {
             storeRefusal = nil
-            context.events(HostEvent(.notice, "the log store takes writes again"))
+            if refusal.hasWritten {
+                previousRefusal = nil
+                context.events(HostEvent(.notice, "the log store takes writes again"))
+            } else {
+                // Nothing was waiting (only a snapshot's record was refused): whether there is
+                // room is still unknown, so the next refusal carries on from this one.
+                previousRefusal = (context.nowMilliseconds, min(StoreRefusal.retryDelayMillisecondsMax, refusal.retryDelayMilliseconds * 2))
+            }
             return
         }
         guard let write = refusal.takeNext() else { return }
