@@ -236,6 +236,19 @@ final class StepWorker: @unchecked Sendable {
                 replica.noteActivity()
                 touched.insert(replica.shard)
             }
+        case .peerLost(let peer):
+            // Followers whose leader it was start their election timers; leaders with it as a
+            // member tick again, so CheckQuorum sees whether they still lead a quorum.
+            for replica in replicas.values where replica.isQuiet {
+                let node = replica.node
+                let membership = node.latestMembership
+                let wakes = node.role == .leader
+                    ? membership.voterAddresses[peer] != nil || membership.observerAddresses[peer] != nil
+                    : node.leader == peer
+                guard wakes else { continue }
+                replica.noteActivity()
+                touched.insert(replica.shard)
+            }
         case .snapshotWritten(let shard, let metadata, let file, let failure):
             snapshotWritten(shard, metadata, file: file, failure: failure)
         case .snapshotRecorded(let update, let failure):
@@ -263,7 +276,7 @@ final class StepWorker: @unchecked Sendable {
             }
         case .snapshotReceived(_, _, let file):
             unlink(file)
-        case .messages, .tick, .snapshotSent, .addReplica, .peerConnected, .stop:
+        case .messages, .tick, .snapshotSent, .addReplica, .peerConnected, .peerLost, .stop:
             break
         }
     }
