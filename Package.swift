@@ -61,6 +61,14 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "NIOTLS", package: "swift-nio"),
         ]),
+        // The rules of the TLS files and of member certificates, unit-tested with certificates
+        // made in memory.
+        .testTarget(name: "FlotillaTLSTests", dependencies: [
+            "FlotillaTLS", "FlotillaCertificates",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // Hosts talking over TCP (SwiftNIO), behind the NodeHost's transport protocol.
         .target(name: "FlotillaTransport", dependencies: [
             "FlotillaHost", "FlotillaRaft", "FlotillaEventLoop", "FlotillaTLS",
@@ -122,6 +130,7 @@ let package = Package(
             "FlotillaNode", "FlotillaServer", "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport",
             "FlotillaTLS", "FlotillaObservability", "FlotillaCertificates",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -96,21 +96,69 @@ public struct DevelopmentCertificateAuthority: Sendable {
         return IssuedCertificate(certificate: certificate, privateKey: key)
     }
 
-    /// Every file of a development set: the CA's certificate and key, then each host's, named as
-    /// `DevelopmentCertificateFile.names(hostCount:)` lists them.
+    /// The subject of client `number`'s certificate, for people reading logs and `openssl x509`.
+    public static func clientCommonName(_ number: Int) -> String { "flotilla-client-\(number)" }
+
+    /// Issues client `number` a certificate with a fresh P-256 key, valid for `validityDays` days.
+    ///
+    /// Its extended key usage is clientAuth alone: the raft port admits only certificates that
+    /// allow serverAuth, so a client certificate opens the client ports (`--client-tls`) and is
+    /// never a member credential, even though the same CA signed it. It names no address, since
+    /// nobody dials a client.
+    public func issueClientCertificate(
+        number: Int, now: Date = Date(), validityDays: Int = Self.defaultHostValidityDays
+    ) throws -> IssuedCertificate {
+        guard number >= 1 else { throw DevelopmentCertificateError.invalidParameter("client numbers start at 1, got \(number)") }
+        try Self.checkValidity(days: validityDays)
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let publicKey = key.publicKey
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true, keyAgreement: true))
+            try ExtendedKeyUsage([.clientAuth])
+            SubjectKeyIdentifier(hash: publicKey)
+            AuthorityKeyIdentifier(keyIdentifier: SubjectKeyIdentifier(hash: authority.certificate.publicKey).keyIdentifier)
+        }
+        let certificate = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: publicKey,
+            notValidBefore: now.addingTimeInterval(-Self.backdating),
+            notValidAfter: now.addingTimeInterval(Self.seconds(days: validityDays)),
+            issuer: authority.certificate.subject,
+            subject: try DistinguishedName { CommonName(Self.clientCommonName(number)) },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: extensions,
+            issuerPrivateKey: authority.privateKey)
+        return IssuedCertificate(certificate: certificate, privateKey: key)
+    }
+
+    /// Every file of a development set: the CA's certificate and key, then each host's, then each
+    /// client's, named as `DevelopmentCertificateFile.names(hostCount:clientCount:)` lists them.
+    /// A set may hold clients only (a separate CA for `--client-ca`), but not nothing.
     public func files(
-        hostCount: Int, addresses: [HostAddress], now: Date = Date(),
+        hostCount: Int, clientCount: Int = 0, addresses: [HostAddress], now: Date = Date(),
         hostValidityDays: Int = Self.defaultHostValidityDays
     ) throws -> [DevelopmentCertificateFile] {
-        guard hostCount >= 1 else { throw DevelopmentCertificateError.invalidParameter("the host count must be at least 1, got \(hostCount)") }
+        guard hostCount >= 0, clientCount >= 0 else {
+            throw DevelopmentCertificateError.invalidParameter("host and client counts may not be negative, got \(hostCount) and \(clientCount)")
+        }
+        guard hostCount + clientCount >= 1 else {
+            throw DevelopmentCertificateError.invalidParameter("the host count must be at least 1 (or 0 with clients), got \(hostCount)")
+        }
         var files = [
             DevelopmentCertificateFile(name: "ca.pem", contents: try authority.certificatePEM(), isPrivateKey: false),
             DevelopmentCertificateFile(name: "ca-key.pem", contents: try authority.privateKeyPEM(), isPrivateKey: true),
         ]
-        for number in 1...hostCount {
+        for number in stride(from: 1, through: hostCount, by: 1) {
             let host = try issueHostCertificate(number: number, addresses: addresses, now: now, validityDays: hostValidityDays)
             files.append(DevelopmentCertificateFile(name: "host-\(number).pem", contents: try host.certificatePEM(), isPrivateKey: false))
             files.append(DevelopmentCertificateFile(name: "host-\(number)-key.pem", contents: try host.privateKeyPEM(), isPrivateKey: true))
+        }
+        for number in stride(from: 1, through: clientCount, by: 1) {
+            let client = try issueClientCertificate(number: number, now: now, validityDays: hostValidityDays)
+            files.append(DevelopmentCertificateFile(name: "client-\(number).pem", contents: try client.certificatePEM(), isPrivateKey: false))
+            files.append(DevelopmentCertificateFile(name: "client-\(number)-key.pem", contents: try client.privateKeyPEM(), isPrivateKey: true))
         }
         return files
     }

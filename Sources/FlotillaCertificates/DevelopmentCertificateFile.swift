@@ -17,8 +17,11 @@ public struct DevelopmentCertificateFile: Sendable, Equatable {
     /// The permission bits to create the file with: 0600 for a key, 0644 for a certificate.
     public var permissions: UInt16 { isPrivateKey ? 0o600 : 0o644 }
 
-    /// The names `flotilla certs` writes for `hostCount` hosts, in the order it writes them.
-    public static func names(hostCount: Int) -> [String] {
-        ["ca.pem", "ca-key.pem"] + (0..<max(0, hostCount)).map { $0 + 1 }.flatMap { ["host-\($0).pem", "host-\($0)-key.pem"] }
+    /// The names `flotilla certs` writes for `hostCount` hosts and `clientCount` clients, in the
+    /// order it writes them.
+    public static func names(hostCount: Int, clientCount: Int = 0) -> [String] {
+        ["ca.pem", "ca-key.pem"]
+            + (0..<max(0, hostCount)).map { $0 + 1 }.flatMap { ["host-\($0).pem", "host-\($0)-key.pem"] }
+            + (0..<max(0, clientCount)).map { $0 + 1 }.flatMap { ["client-\($0).pem", "client-\($0)-key.pem"] }
     }
 }

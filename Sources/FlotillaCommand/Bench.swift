@@ -54,6 +54,8 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("ops"), help: ArgumentHelp("Requests to send in all (this or --duration).", valueName: "count"))
     var operations: Int?
 
+    @OptionGroup var tls: ToolTLSOptions
+
     func validate() throws {
         guard (duration == nil) != (operations == nil) else { throw ValidationError("give exactly one of --duration or --ops") }
         if let duration { guard duration > 0 && duration.isFinite else { throw ValidationError("--duration must be a positive number of seconds") } }
@@ -105,9 +107,16 @@ struct Bench: ParsableCommand {
         return options
     }
 
+    /// The load options with the TLS context of the flags, which reads the files.
+    func loadOptionsWithTLS() throws -> LoadGenerator.Options {
+        var options = try loadOptions()
+        options.tls = try tls.context()
+        return options
+    }
+
     func run() throws {
-        let options = try loadOptions()
         do {
+            let options = try loadOptionsWithTLS()
             let result = try LoadGenerator(options: options).run { line in print(line) }
             print(result.summaryLine)
         } catch {

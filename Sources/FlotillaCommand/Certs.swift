@@ -7,39 +7,48 @@ import Glibc
 import Darwin
 #endif
 
-/// `flotilla certs`: writes a development CA and a certificate and key per host, so a TLS cluster
+/// `flotilla certs`: writes a development CA, a certificate and key per host and, with `--clients`,
+/// per client (clientAuth only: a client certificate is not a member credential), so a TLS cluster
 /// can be tried on one machine or a test rig without an operator's PKI. Production clusters bring
 /// their own CA. The certificate logic lives in `FlotillaCertificates`; this command parses flags
 /// and writes files, keys readable by their owner only from the moment they exist.
 struct Certs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a development CA and one TLS certificate and key per host (for development and testing).",
+        abstract: "Write a development CA and one TLS certificate and key per host and per client (for development and testing).",
         discussion: """
-            Writes ca.pem, ca-key.pem and host-<n>.pem, host-<n>-key.pem for n = 1...N into the \
-            directory. Keys are created with mode 0600, certificates 0644. Existing files are not \
-            overwritten unless --force is given. Production clusters should use their own PKI.
+            Writes ca.pem, ca-key.pem, host-<n>.pem, host-<n>-key.pem for n = 1...N and, with \
+            --clients M, client-<m>.pem, client-<m>-key.pem for m = 1...M into the directory. Host \
+            certificates allow serverAuth and clientAuth; client certificates clientAuth only, so the \
+            raft port refuses them. Keys are created with mode 0600, certificates 0644. Existing files \
+            are not overwritten unless --force is given. Production clusters should use their own PKI.
             """)
 
     @Option(name: .customLong("dir"), help: "Directory to write the files into (created if missing).")
     var directory: String
 
-    @Option(name: .customLong("hosts"), help: "Number of host certificates to issue (host-1 ... host-N).")
+    @Option(name: .customLong("hosts"), help: "Number of host certificates to issue (host-1 ... host-N; 0 allowed with --clients, for a CA of clients only).")
     var hostCount: Int
+
+    @Option(name: .customLong("clients"), help: "Number of client certificates to issue (client-1 ... client-M), clientAuth only.")
+    var clientCount = 0
 
     @Option(name: .customLong("address"),
             help: ArgumentHelp("An address the hosts are reached at, as a subject alternative name: an IP literal becomes an IP SAN, anything else a DNS SAN. Repeat for several; default 127.0.0.1 and localhost.",
                                valueName: "host"))
     var addresses: [String] = []
 
-    @Option(name: .customLong("days"), help: "Days each host certificate is valid (the CA is valid for 10 years).")
+    @Option(name: .customLong("days"), help: "Days each host and client certificate is valid (the CA is valid for 10 years).")
     var validityDays = DevelopmentCertificateAuthority.defaultHostValidityDays
 
     @Flag(name: .customLong("force"), help: "Overwrite files that already exist.")
     var force = false
 
     func validate() throws {
-        guard hostCount >= 1 else { throw ValidationError("--hosts must be at least 1, got \(hostCount)") }
+        guard hostCount >= 1 || (hostCount == 0 && clientCount >= 1) else {
+            throw ValidationError("--hosts must be at least 1 (or 0 with --clients), got \(hostCount)")
+        }
         guard hostCount <= 1000 else { throw ValidationError("--hosts must be at most 1000, got \(hostCount)") }
+        guard (0...1000).contains(clientCount) else { throw ValidationError("--clients must be between 0 and 1000, got \(clientCount)") }
         guard (1...36_500).contains(validityDays) else {
             throw ValidationError("--days must be between 1 and 36500, got \(validityDays)")
         }
@@ -53,7 +62,7 @@ struct Certs: ParsableCommand {
         let directoryURL = URL(fileURLWithPath: directory)
         // Every refusal comes before the first write, so a refused run changes nothing.
         if !force {
-            for name in DevelopmentCertificateFile.names(hostCount: hostCount) {
+            for name in DevelopmentCertificateFile.names(hostCount: hostCount, clientCount: clientCount) {
                 let path = directoryURL.appendingPathComponent(name).path
                 if Self.exists(path) {
                     fail("\(path) already exists; pass --force to overwrite it")
@@ -61,7 +70,7 @@ struct Certs: ParsableCommand {
             }
         }
         let authority = try DevelopmentCertificateAuthority()
-        let files = try authority.files(hostCount: hostCount, addresses: hostAddresses, hostValidityDays: validityDays)
+        let files = try authority.files(hostCount: hostCount, clientCount: clientCount, addresses: hostAddresses, hostValidityDays: validityDays)
         do {
             try FileManager.default.createDirectory(at: directoryURL, withIntermediateDirectories: true)
         } catch {

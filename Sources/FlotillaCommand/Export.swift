@@ -17,9 +17,15 @@ struct Export: ParsableCommand {
     @Option(name: .customLong("dir"), help: "Directory on the host's disk.")
     var directory: String
 
+    @OptionGroup var tls: ToolTLSOptions
+
     func run() throws {
-        guard let (host, port) = splitHostPort(address), let socket = LoadGenerator.connect(host, port) else {
-            FileHandle.standardError.write(Data("flotilla export: cannot connect to \(address)\n".utf8))
+        let socket: Int32
+        do {
+            guard let (host, port) = splitHostPort(address) else { throw LoadGeneratorError.connection("'\(address)' is not HOST:PORT") }
+            socket = try LoadGenerator.connect(host, port, tls: try tls.context())
+        } catch {
+            FileHandle.standardError.write(Data("flotilla export: cannot connect to \(address): \(error)\n".utf8))
             throw ExitCode(1)
         }
         defer { close(socket) }

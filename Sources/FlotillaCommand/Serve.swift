@@ -59,6 +59,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("threads"), help: "Event loops for client and peer connections (default: the number of cores).")
     var threads: Int?
 
+    @Option(name: .customLong("store-size-max"),
+            help: "The most the LMDB log store may grow to: bytes, or with a K, M, G or T suffix (powers of 1024). Beyond it writes are refused with BUSY and reads go on.")
+    var storeSizeMax: ByteSize = ByteSize(bytes: 64 << 30)
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain) of this host; with --tls-key and --tls-ca, hosts talk mutual TLS.")
     var tlsCertificate: String?
 
@@ -68,8 +72,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-ca"), help: "PEM certificate(s) of the CA that signs every host's (and, with --client-tls, every client's) certificate.")
     var tlsCA: String?
 
-    @Flag(name: .customLong("client-tls"), help: "With the three TLS flags: the line protocol and RESP ports accept TLS only, with a client certificate the CA signed.")
+    @Flag(name: .customLong("client-tls"), help: "With the three TLS flags: the line protocol and RESP ports accept TLS only, with a client certificate the CA (or --client-ca) signed.")
     var clientTLS = false
+
+    @Option(name: .customLong("client-ca"), help: "With --client-tls: PEM certificate(s) of the CA that signs client certificates, instead of --tls-ca (reloaded on SIGHUP).")
+    var clientCA: String?
 
     /// Checks the flags that need no data dir before anything else, so that a bad `--node-id`
     /// is reported as such (and not as a bad `--members`, which defaults to this node id).
@@ -78,6 +85,7 @@ struct Serve: AsyncParsableCommand {
         do {
             let files = try TLSFiles.fromFlags(certificate: tlsCertificate, key: tlsKey, ca: tlsCA)
             if clientTLS && files == nil { throw ValidationError("--client-tls needs --tls-cert, --tls-key and --tls-ca") }
+            if clientCA != nil && !clientTLS { throw ValidationError("--client-ca needs --client-tls (it is the CA of the client ports' certificates)") }
         } catch let error as TLSMaterialError {
             throw ValidationError(error.description)
         }
@@ -87,6 +95,9 @@ struct Serve: AsyncParsableCommand {
         // Until the reload handler is installed, a SIGHUP (a rotation script) must not stop a
         // host that is still recovering.
         signal(SIGHUP, SIG_IGN)
+        // A file size limit (RLIMIT_FSIZE) must read as a full disk (EFBIG, writes refused
+        // until there is room), not kill the host.
+        signal(SIGXFSZ, SIG_IGN)
         let level = logLevel.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -104,6 +115,7 @@ struct Serve: AsyncParsableCommand {
                                               members: memberList, shardCount: shards, join: join)
             options.tickMilliseconds = tickMilliseconds
             options.snapshotEveryEntries = snapshotEveryEntries
+            options.storeSizeBytesMax = storeSizeMax.bytes
             if let workers { options.workerCount = max(1, min(workers, 64)) }
             if let threads {
                 guard threads >= 1 && threads <= 256 else { throw HostRuntimeError.invalidOption("--threads must be 1...256") }
@@ -113,7 +125,8 @@ struct Serve: AsyncParsableCommand {
             // The TLS files are read and checked before anything listens or the data dir opens.
             var tls: TLSContexts?
             do {
-                if let files = try TLSFiles.fromFlags(certificate: tlsCertificate, key: tlsKey, ca: tlsCA) {
+                if var files = try TLSFiles.fromFlags(certificate: tlsCertificate, key: tlsKey, ca: tlsCA) {
+                    files.clientCA = clientCA
                     tls = try TLSContexts(files: files)
                 }
             } catch let error as TLSMaterialError {
@@ -173,11 +186,11 @@ struct Serve: AsyncParsableCommand {
             }
             let metricsText = metricsListen.map { "metrics on \($0.host):\($0.port)" } ?? "metrics off"
             let redisText = redisServer == nil ? "Redis protocol off" : "Redis protocol on \(redisListen)"
-            let tlsText = tls.map { "TLS between hosts\(clientTLS ? " and for clients" : "") (certificate serial \($0.contexts.material.serialHex))" } ?? "no TLS"
+            let tlsText = tls.map { "TLS between hosts\(clientTLS ? " and for clients" : "")\(clientCA.map { " (client CA \($0))" } ?? "") (certificate serial \($0.contexts.material.serialHex))" } ?? "no TLS"
             logger.notice("flotilla \(Flotilla.version) node \(nodeID) serving clients on \(clientAddress), \(redisText), peers on \(raftAddress), \(metricsText), \(tlsText), data in \(dataDirectory)")
             let reloadLogger = logger
             if let tls {
-                // SIGHUP: read the three files again; new connections use them, open ones finish
+                // SIGHUP: read the files again (--client-ca too); new connections use them, open ones finish
                 // with the old; a failed reload keeps the old contexts.
                 Self.onHangup {
                     do {

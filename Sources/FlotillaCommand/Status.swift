@@ -21,9 +21,15 @@ struct Status: ParsableCommand {
     @Option(name: .customLong("timeout"), help: "Seconds to wait for each answer.")
     var timeoutSeconds: Double = 15
 
+    @OptionGroup var tls: ToolTLSOptions
+
     func run() throws {
-        guard let (host, port) = splitHostPort(address), let socket = LoadGenerator.connect(host, port) else {
-            FileHandle.standardError.write(Data("flotilla status: cannot connect to \(address)\n".utf8))
+        let socket: Int32
+        do {
+            guard let (host, port) = splitHostPort(address) else { throw LoadGeneratorError.connection("'\(address)' is not HOST:PORT") }
+            socket = try LoadGenerator.connect(host, port, tls: try tls.context())
+        } catch {
+            FileHandle.standardError.write(Data("flotilla status: cannot connect to \(address): \(error)\n".utf8))
             throw ExitCode(2)
         }
         defer { close(socket) }

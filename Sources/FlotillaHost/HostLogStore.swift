@@ -11,6 +11,14 @@ public protocol HostLogStore: AnyObject, Sendable {
     /// thread) once they are, or with the error. Writes are durable in the order submitted,
     /// whichever form submitted them.
     func persist(_ updates: [ReplicaLogUpdate], completion: @escaping @Sendable (Result<Void, any Error>) -> Void)
+    /// `persist(_:completion:)` for one step worker's ordered writes: once one of them is
+    /// refused (a full disk or map, a full queue), the worker's later writes are refused too
+    /// until `resumeWrites(from:)`, so that they never become durable with a gap before them.
+    func persist(_ updates: [ReplicaLogUpdate], from worker: StepWorkerID,
+                 completion: @escaping @Sendable (Result<Void, any Error>) -> Void)
+    /// Lets the worker's writes through again; the worker calls it once it has seen the outcome
+    /// of every write it submitted, then resubmits the refused ones in order.
+    func resumeWrites(from worker: StepWorkerID)
     /// Everything needed to restart every replica this host holds.
     func loadReplicas() throws -> [StoredReplica]
     /// Entries `from...through` of a shard's log, at most `bytesMax` (at least one).
@@ -24,6 +32,15 @@ extension HostLogStore {
     public func persist(_ updates: [ReplicaLogUpdate], completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         completion(Result { try persist(updates) })
     }
+
+    /// For stores that answer each write before taking the next (in memory): order holds by
+    /// itself, and there is nothing to resume.
+    public func persist(_ updates: [ReplicaLogUpdate], from worker: StepWorkerID,
+                        completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        persist(updates, completion: completion)
+    }
+
+    public func resumeWrites(from worker: StepWorkerID) {}
 }
 
 /// What one shard's replica asks the store to make durable in one batch.

@@ -39,7 +39,7 @@ public final class NodeHost: HostMessageReceiver {
                                   counters: counters, failStop: failStop, clock: clock, snapshotWriter: snapshotWriter)
         self.context = context
         let workerCount = max(1, configuration.workerCount)
-        workers = (0..<workerCount).map { _ in StepWorker(context: context) }
+        workers = (0..<workerCount).map { StepWorker(context: context, id: StepWorkerID($0)) }
         try FileManager.default.createDirectory(atPath: context.snapshotDirectory, withIntermediateDirectories: true)
         for stored in try store.loadReplicas() {
             worker(for: stored.shard).queue.push(.addReplica(stored, stored.shard, stored.record, bootstrap: []), force: true)
@@ -388,6 +388,14 @@ public final class NodeHost: HostMessageReceiver {
     /// peer makes them send it a heartbeat, with the commit index, at once.
     public func peerConnected(_ peer: ReplicaID) {
         for worker in workers { worker.queue.push(.peerConnected(peer)) }
+    }
+
+    /// A quiet follower does not tick, so it would never notice that its leader died: it
+    /// would learn it only when a request arrives, and that request would wait out an
+    /// election. Waking the quiet shards led by a peer whose connection was lost starts their
+    /// election timers now (if the peer is alive, its heartbeats keep them followers).
+    public func peerLost(_ peer: ReplicaID) {
+        for worker in workers { worker.queue.push(.peerLost(peer)) }
     }
 
     public func receive(_ messages: [ShardMessage]) {

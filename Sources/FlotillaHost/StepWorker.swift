@@ -36,6 +36,15 @@ final class StepWorker: @unchecked Sendable {
     private var stopping = false
     /// Set when the store failed for good: nothing is stepped, written or acknowledged again.
     private var failedStop = false
+    /// Set while the store refuses this worker's writes for a reason that passes (a full disk
+    /// or map): see `StoreRefusal`.
+    private var storeRefusal: StoreRefusal?
+    /// When the last refusal ended without any write getting through, and its retry delay: a
+    /// store that is still full then backs off further instead of starting over, and is not
+    /// logged again (a snapshot's record, say, refused on every try).
+    private var previousRefusal: (endedMilliseconds: UInt64, retryDelayMilliseconds: UInt64)?
+    /// The store keeps this worker's writes in order under this id.
+    let id: StepWorkerID
 
     struct PersistedShard {
         var replica: ShardReplica
@@ -47,8 +56,9 @@ final class StepWorker: @unchecked Sendable {
         var handedOff: Bool
     }
 
-    init(context: HostContext) {
+    init(context: HostContext, id: StepWorkerID) {
         self.context = context
+        self.id = id
         queue = WorkQueue(capacity: context.configuration.workerQueueMax)
     }
 
@@ -94,6 +104,7 @@ final class StepWorker: @unchecked Sendable {
         for item in items {
             if case .stop = item {
                 stopping = true
+                abandonRefusedWrites()
                 continue
             }
             if stopping || failedStop {
@@ -137,6 +148,7 @@ final class StepWorker: @unchecked Sendable {
         switch item {
         case .messages(let messages):
             for shardMessage in messages {
+                if storeRefusal != nil && Self.growsTheLog(shardMessage.message) { continue }
                 guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage) else { continue }
                 if Self.isActivity(shardMessage.message) { replica.noteActivity() }
                 replica.node.step(shardMessage.message)
@@ -147,6 +159,11 @@ final class StepWorker: @unchecked Sendable {
             guard replica.pendingCount < configuration.pendingRequestsMax else {
                 HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
+                return
+            }
+            if let refusal = storeRefusal {
+                HostCounters.increment(context.counters.busyRefusals)
+                continuation.resume(returning: .failure(.busy("this host's log store refuses writes: \(refusal.reason)")))
                 return
             }
             do {
@@ -167,6 +184,12 @@ final class StepWorker: @unchecked Sendable {
             guard replica.pendingCount < configuration.pendingRequestsMax else {
                 HostCounters.increment(context.counters.busyRefusals)
                 continuation.resume(returning: .failure(.busy("\(replica.pendingCount) requests waiting on shard \(shard)")))
+                return
+            }
+            if storeRefusal != nil && replica.node.role != .leader {
+                // A follower that cannot write cannot catch up to a read index: the leader
+                // answers instead (the router relays on `notLeader`).
+                continuation.resume(returning: .failure(.notLeader(leader: replica.node.leader)))
                 return
             }
             let request = ReadRequestID(replica.nextReadID)
@@ -192,8 +215,10 @@ final class StepWorker: @unchecked Sendable {
             administer(replica, operation, continuation)
         case .tick:
             let now = context.nowMilliseconds
+            if storeRefusal != nil { retryRefusedWrites(now: now) }
             for replica in replicas.values {
-                if replica.sweep != nil || (replica.node.role == .leader && replica.stateMachine.nextExpiryMilliseconds != nil) {
+                if storeRefusal == nil,
+                   replica.sweep != nil || (replica.node.role == .leader && replica.stateMachine.nextExpiryMilliseconds != nil) {
                     sweepExpiredKeys(replica, now: now)
                 }
                 if replica.isQuiet && replica.ticksSinceActivity > 0 && replica.pendingCount == 0 {
@@ -209,7 +234,7 @@ final class StepWorker: @unchecked Sendable {
                 if replica.pendingCount > 0 { expireRequests(replica, now: now) }
             }
         case .snapshotReceived(let shardMessage, let stateMachine, let file):
-            guard let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage),
+            guard storeRefusal == nil, let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage),
                   case .installSnapshot(let metadata) = shardMessage.message.kind else {
                 unlink(file)
                 return
@@ -240,6 +265,19 @@ final class StepWorker: @unchecked Sendable {
                 replica.noteActivity()
                 touched.insert(replica.shard)
             }
+        case .peerLost(let peer):
+            // Followers whose leader it was start their election timers; leaders with it as a
+            // member tick again, so CheckQuorum sees whether they still lead a quorum.
+            for replica in replicas.values where replica.isQuiet {
+                let node = replica.node
+                let membership = node.latestMembership
+                let wakes = node.role == .leader
+                    ? membership.voterAddresses[peer] != nil || membership.observerAddresses[peer] != nil
+                    : node.leader == peer
+                guard wakes else { continue }
+                replica.noteActivity()
+                touched.insert(replica.shard)
+            }
         case .snapshotWritten(let shard, let metadata, let file, let failure):
             snapshotWritten(shard, metadata, file: file, failure: failure)
         case .snapshotRecorded(let update, let failure):
@@ -267,7 +305,7 @@ final class StepWorker: @unchecked Sendable {
             }
         case .snapshotReceived(_, _, let file):
             unlink(file)
-        case .messages, .tick, .snapshotSent, .addReplica, .peerConnected, .stop:
+        case .messages, .tick, .snapshotSent, .addReplica, .peerConnected, .peerLost, .stop:
             break
         }
     }
@@ -317,6 +355,9 @@ final class StepWorker: @unchecked Sendable {
     private func administer(_ replica: ShardReplica, _ operation: AdminOperation, _ continuation: HostContinuation) {
         switch operation {
         case .membershipChange(let change):
+            if let refusal = storeRefusal {
+                return continuation.resume(returning: .failure(.busy("this host's log store refuses writes: \(refusal.reason)")))
+            }
             do {
                 let position = try replica.node.proposeMembershipChange(change)
                 replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
@@ -493,20 +534,11 @@ final class StepWorker: @unchecked Sendable {
             nextWriteID += 1
             inflightWrites[id] = persisting
             for shard in persisting { shard.replica.writesInFlight += 1 }
-            let queue = self.queue
-            let context = self.context
-            context.store.persist(updates) { result in
-                var failure: String?
-                if case .failure(let error) = result {
-                    if let fatal = error as? HostStoreFailure {
-                        // Stop at once, from the writer's thread: the worker must not retry.
-                        context.failStop(fatal.description)
-                        queue.push(.persisted(id, failure: Self.failStopMarker), force: true)
-                        return
-                    }
-                    failure = "\(error)"
-                }
-                queue.push(.persisted(id, failure: failure), force: true)
+            if storeRefusal != nil {
+                // Queued behind the refused rounds, submitted once they are written.
+                storeRefusal?.wait(id)
+            } else {
+                submit(id, updates)
             }
         }
         for shard in persisting where shard.handedOff {
@@ -539,20 +571,47 @@ final class StepWorker: @unchecked Sendable {
         return hardState.term != replica.writtenHardState.term || hardState.vote != replica.writtenHardState.vote
     }
 
+    /// Hands a round's write to the store; its outcome comes back as a `persisted` item.
+    private func submit(_ write: UInt64, _ updates: [ReplicaLogUpdate]) {
+        let queue = self.queue
+        let context = self.context
+        context.store.persist(updates, from: id) { result in
+            var failure: String?
+            if case .failure(let error) = result {
+                if let fatal = error as? HostStoreFailure {
+                    // Stop at once, from the writer's thread: the worker must not retry.
+                    context.failStop(fatal.description)
+                    queue.push(.persisted(write, failure: Self.failStopMarker), force: true)
+                    return
+                }
+                failure = "\(error)"
+            }
+            queue.push(.persisted(write, failure: failure), force: true)
+        }
+    }
+
     /// A round's write is durable: its votes and acknowledgements may leave, and the core may
-    /// count it. A failed write is retried, blocking, until it succeeds: nothing may be
-    /// acknowledged before it is durable, and nothing is dropped.
-    private func persisted(_ id: UInt64, failure: String?) {
-        guard let shards = inflightWrites.removeValue(forKey: id) else { return }
+    /// count it. A refused write (a full disk or map) stays in flight and is written again
+    /// later (see `StoreRefusal`): nothing may be acknowledged before it is durable, and
+    /// nothing is dropped.
+    private func persisted(_ write: UInt64, failure: String?) {
+        guard let shards = inflightWrites[write] else { return }
         if failure == Self.failStopMarker {
             enterFailStop()
             return
         }
         if let failure {
-            context.events(HostEvent(.error, "log store write failed, retrying: \(failure)"))
-            for replica in replicas.values { replica.failAll(.failed("log store write failed: \(failure)")) }
-            persist(shards.map(\.update))
+            writeRefused(write, reason: failure)
+            return
         }
+        if let refusal = storeRefusal, refusal.resubmittedWrite != write, refusal.isWaiting(before: write) {
+            // The store promised each worker's writes in order: a later one durable before an
+            // earlier refused one would leave a hole in a log. Stop rather than build on it.
+            context.failStop("the log store made write \(write) durable before the refused write \(refusal.waitingWrites[0])")
+            enterFailStop()
+            return
+        }
+        inflightWrites[write] = nil
         for shard in shards {
             let replica = shard.replica
             replica.writesInFlight -= 1
@@ -573,6 +632,80 @@ final class StepWorker: @unchecked Sendable {
             }
             touched.insert(replica.shard)
         }
+        if storeRefusal?.resubmittedWrite == write {
+            storeRefusal?.resubmittedWrite = nil
+            storeRefusal?.hasWritten = true
+            resubmitNextRefusedWrite()
+        }
+    }
+
+    /// The store refused a write (or a snapshot's record, `write` nil) for a reason that
+    /// passes. The first refusal is logged; the write waits to be resubmitted.
+    private func writeRefused(_ write: UInt64?, reason: String) {
+        let now = context.nowMilliseconds
+        if storeRefusal == nil {
+            var refusal = StoreRefusal(reason: reason, now: now)
+            if let previous = previousRefusal, now - previous.endedMilliseconds < Self.refusalQuietMilliseconds {
+                refusal.retryDelayMilliseconds = previous.retryDelayMilliseconds
+                refusal.retryAtMilliseconds = now + previous.retryDelayMilliseconds
+            } else {
+                context.events(HostEvent(.error, "the log store refuses writes: \(reason); proposals are refused with BUSY, reads go on, and the refused writes are retried until they are written"))
+            }
+            storeRefusal = refusal
+        }
+        if let write { storeRefusal?.refusedAgain(write, reason: reason, now: now) }
+        if stopping { abandonRefusedWrites() }
+    }
+
+    /// A refusal that ends this soon after the previous one is not logged again.
+    static let refusalQuietMilliseconds: UInt64 = 10_000
+
+    /// On a tick, once every write this worker submitted has answered and the retry is due:
+    /// the store takes the worker's writes again and the oldest refused one goes first.
+    private func retryRefusedWrites(now: UInt64) {
+        guard let refusal = storeRefusal, refusal.resubmittedWrite == nil, now >= refusal.retryAtMilliseconds,
+              inflightWrites.count == refusal.waitingWrites.count, snapshotRecordsInFlight == 0 else { return }
+        context.store.resumeWrites(from: id)
+        resubmitNextRefusedWrite()
+    }
+
+    /// Resubmits the oldest refused write, one at a time so that they are durable in order;
+    /// when none is left, the refusal is over.
+    private func resubmitNextRefusedWrite() {
+        guard var refusal = storeRefusal else { return }
+        if refusal.isDrained {
+            storeRefusal = nil
+            if refusal.hasWritten {
+                previousRefusal = nil
+                context.events(HostEvent(.notice, "the log store takes writes again"))
+            } else {
+                // Nothing was waiting (only a snapshot's record was refused): whether there is
+                // room is still unknown, so the next refusal carries on from this one.
+                previousRefusal = (context.nowMilliseconds, min(StoreRefusal.retryDelayMillisecondsMax, refusal.retryDelayMilliseconds * 2))
+            }
+            return
+        }
+        guard let write = refusal.takeNext() else { return }
+        storeRefusal = refusal
+        guard let shards = inflightWrites[write] else { return resubmitNextRefusedWrite() }
+        submit(write, shards.map(\.update))
+    }
+
+    /// Stopping: the refused writes were never durable and will not be; their requests fail
+    /// when the replicas do (a proposal with `TIMEOUT`: a quorum may still commit it).
+    private func abandonRefusedWrites() {
+        guard storeRefusal != nil else { return }
+        for write in storeRefusal?.abandon() ?? [] { inflightWrites[write] = nil }
+    }
+
+    /// Messages that would make this replica write entries or a snapshot: ignored while the
+    /// store refuses writes (the leader sends them again once this replica answers).
+    static func growsTheLog(_ message: Message) -> Bool {
+        switch message.kind {
+        case .append(let append): return !append.entries.isEmpty
+        case .installSnapshot: return true
+        default: return false
+        }
     }
 
     static let failStopMarker = "fail-stop"
@@ -583,32 +716,8 @@ final class StepWorker: @unchecked Sendable {
         guard !failedStop else { return }
         failedStop = true
         inflightWrites = [:]
+        storeRefusal = nil
         for replica in replicas.values { replica.failAll(.failed("the log store failed; the host is stopping")) }
-    }
-
-    /// Writes durably, retrying while the store fails (a full disk, say): nothing may be
-    /// acknowledged or applied before it is durable, and nothing is dropped.
-    private func persist(_ updates: [ReplicaLogUpdate]) {
-        var attempt = 0
-        while true {
-            do {
-                try context.store.persist(updates)
-                return
-            } catch let fatal as HostStoreFailure {
-                context.failStop(fatal.description)
-                enterFailStop()
-                return
-            } catch {
-                attempt += 1
-                if attempt == 1 || attempt % 50 == 0 {
-                    context.events(HostEvent(.error, "log store write failed (attempt \(attempt)), retrying: \(error)"))
-                }
-                if attempt == 1 {
-                    for replica in replicas.values { replica.failAll(.failed("log store write failed: \(error)")) }
-                }
-                usleep(UInt32(min(attempt, 50)) * 20_000)
-            }
-        }
     }
 
     private func send(_ messages: [Message], from replica: ShardReplica) {
@@ -767,7 +876,8 @@ final class StepWorker: @unchecked Sendable {
 
     /// Starts the automatic snapshot when due and none is being written.
     private func maybeSnapshot(_ replica: ShardReplica) {
-        guard replica.snapshotInFlight == nil,
+        // A snapshot's record is a write too: none is started while the store refuses them.
+        guard storeRefusal == nil, replica.snapshotInFlight == nil,
               replica.node.appliedIndex.rawValue >= replica.lastSnapshotIndex.rawValue + configuration.snapshotEveryEntries else { return }
         startSnapshot(replica, waiter: nil)
     }
@@ -918,7 +1028,7 @@ final class StepWorker: @unchecked Sendable {
         let context = self.context
         let recorded = update
         replica.writesInFlight += 1
-        context.store.persist([update]) { result in
+        context.store.persist([update], from: id) { result in
             var failure: String?
             if case .failure(let error) = result {
                 if let fatal = error as? HostStoreFailure {
@@ -947,6 +1057,7 @@ final class StepWorker: @unchecked Sendable {
         }
         if let failure {
             unlink(snapshot.file)
+            writeRefused(nil, reason: failure)
             snapshotFailed(replica, "recording the snapshot failed: \(failure)")
             return
         }

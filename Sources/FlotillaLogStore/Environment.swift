@@ -157,6 +157,23 @@ final class Environment: @unchecked Sendable {
         mapSizeBytes = information.me_mapsize
     }
 
+    /// The end of the last page LMDB has used in the data file (its high-water mark): new pages
+    /// of a commit that finds no free page to reuse go after it.
+    func usedBytes() -> Int {
+        var information = MDB_envinfo()
+        mdb_env_info(handle, &information)
+        var statistics = MDB_stat()
+        mdb_env_stat(handle, &statistics)
+        return (Int(information.me_last_pgno) + 1) * Int(statistics.ms_psize)
+    }
+
+    /// The data file's descriptor, for reserving its space (`DataFileReservation`).
+    func dataFileDescriptor() -> Int32? {
+        var descriptor: mdb_filehandle_t = -1
+        guard mdb_env_get_fd(handle, &descriptor) == 0, descriptor >= 0 else { return nil }
+        return descriptor
+    }
+
     /// The size of the data file on disk (it never shrinks: LMDB reuses freed pages instead).
     func fileSizeBytes() -> Int {
         var status = stat()

@@ -90,8 +90,10 @@ public final class LogStore: @unchecked Sendable {
 
     /// `write(_:)` without waiting: `completion` runs on the writer thread once the batch is
     /// durable (or refused), or at once when the queue refuses it. Shares the writer queue, and
-    /// its order, with the other writes.
-    public func write(_ batch: WriteBatch, completion: @escaping @Sendable (Result<Void, LogStoreError>) -> Void) {
+    /// its order, with the other writes. With a `stream`, a refusal (full disk, map or queue)
+    /// also refuses the stream's later writes until `resumeWrites(_:)` (see `WriteStream`).
+    public func write(_ batch: WriteBatch, stream: WriteStream? = nil,
+                      completion: @escaping @Sendable (Result<Void, LogStoreError>) -> Void) {
         do {
             try batch.validateShape(batchBytesMax: configuration.batchBytesMax)
         } catch let error as LogStoreError {
@@ -102,10 +104,15 @@ public final class LogStore: @unchecked Sendable {
             return
         }
         if batch.isEmpty {
-            completion(.success(()))
+            // Stores nothing, but keeps its stream's order: after a refusal it is refused too.
+            if let stream, let refusal = writer.refusal(of: stream) {
+                completion(.failure(refusal))
+            } else {
+                completion(.success(()))
+            }
             return
         }
-        let pending = PendingWrite(batch: batch, completion: .callback(completion))
+        let pending = PendingWrite(batch: batch, stream: stream, completion: .callback(completion))
         do {
             try writer.submit(pending)
         } catch let error as LogStoreError {
@@ -114,6 +121,13 @@ public final class LogStore: @unchecked Sendable {
             pending.complete(.failure(.storageFailed(operation: "submit", code: 0, message: "\(error)")))
         }
     }
+
+    /// Accepts the stream's writes again after a refusal. Call it only once every write the
+    /// stream submitted has reported its outcome, then resubmit the refused ones in order.
+    public func resumeWrites(_ stream: WriteStream) { writer.resumeStream(stream) }
+
+    /// Whether the stream's writes are being refused (a refusal not yet resumed).
+    public func isRefusingWrites(_ stream: WriteStream) -> Bool { writer.refusal(of: stream) != nil }
 
     /// The current LMDB map size (it grows by doubling up to `mapSizeBytesMax`).
     public var mapSizeBytes: Int { environment.mapSizeBytes }

@@ -11,11 +11,14 @@ final class PendingWrite: @unchecked Sendable {
 
     let batch: WriteBatch
     let sizeBytes: Int
+    /// The ordered stream the batch belongs to, if any (see `WriteStream`).
+    let stream: WriteStream?
     private let completion: Completion
 
-    init(batch: WriteBatch, completion: Completion) {
+    init(batch: WriteBatch, stream: WriteStream? = nil, completion: Completion) {
         self.batch = batch
         self.sizeBytes = batch.sizeBytes
+        self.stream = stream
         self.completion = completion
     }
 

@@ -34,6 +34,11 @@ final class Writer: @unchecked Sendable {
     private var committedTransactions = 0
     /// Set after a failure that leaves durability unknown: every later write is refused.
     private var failure: LogStoreError?
+    /// Streams with a refused write, and the refusal: their later writes are refused too until
+    /// `resumeStream(_:)` (see `WriteStream`).
+    private var refusedStreams: [WriteStream: LogStoreError] = [:]
+    /// Writer thread only.
+    private var reservation = DataFileReservation()
 
     init(environment: Environment, configuration: LogStoreConfiguration) {
         self.environment = environment
@@ -57,15 +62,33 @@ final class Writer: @unchecked Sendable {
         defer { condition.unlock() }
         if isStopping { throw LogStoreError.closed }
         if let failure { throw failure }
+        if let stream = pending.stream, let refusal = refusedStreams[stream] { throw refusal }
         let queuedRequests = queue.count - queueHead
         if queuedRequests > 0,
            queuedRequests >= configuration.writeQueueRequestsMax
             || queuedBytes + pending.sizeBytes > configuration.writeQueueBytesMax {
-            throw LogStoreError.busy(queuedRequests: queuedRequests, queuedBytes: queuedBytes)
+            let busy = LogStoreError.busy(queuedRequests: queuedRequests, queuedBytes: queuedBytes)
+            if let stream = pending.stream { refusedStreams[stream] = busy }
+            throw busy
         }
         queue.append(pending)
         queuedBytes += pending.sizeBytes
         condition.signal()
+    }
+
+    /// Lets a stream's writes through again, once its owner has seen the outcome of every write
+    /// it submitted (see `WriteStream`).
+    func resumeStream(_ stream: WriteStream) {
+        condition.lock()
+        refusedStreams[stream] = nil
+        condition.unlock()
+    }
+
+    /// Why the stream's writes are being refused, nil when they are not.
+    func refusal(of stream: WriteStream) -> LogStoreError? {
+        condition.lock()
+        defer { condition.unlock() }
+        return refusedStreams[stream]
     }
 
     /// Holds the writer between transactions so that tests can queue batches deterministically
@@ -194,6 +217,10 @@ final class Writer: @unchecked Sendable {
     /// failed (nothing of it is stored).
     private func commit(_ group: [PendingWrite]) throws -> (accepted: [PendingWrite], rejected: [(PendingWrite, LogStoreError)]) {
         let started = LogStoreStatistics.monotonicNanoseconds()
+        // Room on disk first: a commit's new pages (copies of the pages it changes, at most
+        // about twice its bytes) must never meet a full disk halfway through LMDB's writes.
+        let groupBytes = group.reduce(0) { $0 + $1.sizeBytes }
+        try reservation.ensure(environment, headroomBytes: 2 * groupBytes + (256 << 10))
         let transaction = try environment.beginWrite()
         var accepted = [PendingWrite]()
         var rejected = [(PendingWrite, LogStoreError)]()
@@ -243,7 +270,8 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Fails a group whose transaction failed. Map full and disk full leave the store usable
-    /// (LMDB aborted the transaction before publishing anything); anything else stops writes.
+    /// (LMDB aborted the transaction before publishing anything): the group's streams are
+    /// refused until resumed, with their writes queued behind it. Anything else stops writes.
     private func fail(_ group: [PendingWrite], with failure: LMDBFailure) {
         let storeError: LogStoreError
         if failure.isMapFull {
@@ -254,7 +282,34 @@ final class Writer: @unchecked Sendable {
             storeError = failure.storeError(path: environment.path)
             if !failure.isDiskFull { setFailure(storeError) }
         }
+        let heldBack = refuseStreams(of: group, with: storeError)
         for pending in group { pending.complete(.failure(storeError)) }
+        for pending in heldBack { pending.complete(.failure(storeError)) }
+    }
+
+    /// Marks the group's streams refused and takes their queued writes out of the queue, to be
+    /// failed after the group (in submission order).
+    private func refuseStreams(of group: [PendingWrite], with error: LogStoreError) -> [PendingWrite] {
+        let streams = Set(group.compactMap(\.stream))
+        guard !streams.isEmpty else { return [] }
+        condition.lock()
+        defer { condition.unlock() }
+        for stream in streams where refusedStreams[stream] == nil { refusedStreams[stream] = error }
+        var kept: [PendingWrite] = []
+        var heldBack: [PendingWrite] = []
+        for pending in queue[queueHead...] {
+            if let stream = pending.stream, streams.contains(stream) {
+                heldBack.append(pending)
+                queuedBytes -= pending.sizeBytes
+            } else {
+                kept.append(pending)
+            }
+        }
+        if !heldBack.isEmpty {
+            queue = kept
+            queueHead = 0
+        }
+        return heldBack
     }
 
     private func currentFailure() -> LogStoreError? {

@@ -29,6 +29,9 @@ public final class HostRuntime: @unchecked Sendable {
         public var threadCount: Int = System.coreCount
         /// Mutual TLS between hosts (`--tls-cert`, `--tls-key`, `--tls-ca`); nil: plain TCP.
         public var tls: TLSContexts?
+        /// The most the LMDB log store may grow to (`--store-size-max`): beyond it writes are
+        /// refused (`BUSY`, with the reason) and reads go on, as on a full disk.
+        public var storeSizeBytesMax: Int = LogStoreConfiguration(nodeID: 1).mapSizeBytesMax
 
         public init(nodeID: ReplicaID, dataDirectory: String, raftAddress: String, members: [ReplicaID: String],
                     shardCount: UInt64, join: Bool) {
@@ -69,7 +72,10 @@ public final class HostRuntime: @unchecked Sendable {
         }
         let store: LogStore
         do {
-            store = try LogStore(directory: options.dataDirectory, configuration: LogStoreConfiguration(nodeID: options.nodeID.rawValue))
+            var configuration = LogStoreConfiguration(nodeID: options.nodeID.rawValue)
+            configuration.mapSizeBytesMax = options.storeSizeBytesMax
+            configuration.mapSizeBytesInitial = min(configuration.mapSizeBytesInitial, options.storeSizeBytesMax)
+            store = try LogStore(directory: options.dataDirectory, configuration: configuration)
         } catch {
             throw HostRuntimeError.dataDirectory("\(error)")
         }

@@ -25,7 +25,7 @@ public final class LMDBHostLogStore: HostLogStore {
     }
 
     /// Storage failures and refused batches become `HostStoreFailure` (the host stops); a full
-    /// disk or map and a full queue stay as they are (the write is retried).
+    /// disk or map and a full queue stay as they are (the worker resubmits the write later).
     static func classified(_ error: any Error) -> any Error {
         guard let storeError = error as? LogStoreError else { return error }
         switch storeError {
@@ -39,6 +39,18 @@ public final class LMDBHostLogStore: HostLogStore {
     /// Queues the write and returns: a step worker goes on with other shards while it is in
     /// flight, and the writer's group commit merges it with whatever else is queued.
     public func persist(_ updates: [ReplicaLogUpdate], completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        write(updates, stream: nil, completion: completion)
+    }
+
+    /// Each step worker's writes are one `WriteStream` of the log store: after a refusal, none
+    /// of the worker's later writes lands before the refused one is written again.
+    public func persist(_ updates: [ReplicaLogUpdate], from worker: StepWorkerID,
+                        completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        write(updates, stream: WriteStream(worker.rawValue), completion: completion)
+    }
+
+    private func write(_ updates: [ReplicaLogUpdate], stream: WriteStream?,
+                       completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         let converted: WriteBatch
         do {
             converted = try batch(of: updates)
@@ -46,8 +58,10 @@ public final class LMDBHostLogStore: HostLogStore {
             completion(.failure(Self.classified(error)))
             return
         }
-        store.write(converted) { result in completion(result.mapError { Self.classified($0) }) }
+        store.write(converted, stream: stream) { result in completion(result.mapError { Self.classified($0) }) }
     }
+
+    public func resumeWrites(from worker: StepWorkerID) { store.resumeWrites(WriteStream(worker.rawValue)) }
 
     func batch(of updates: [ReplicaLogUpdate]) throws -> WriteBatch {
         var converted: [ReplicaUpdate] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import NIOSSL
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +35,9 @@ public struct LoadGenerator: Sendable {
         /// those that never come are counted as errors, so a server that stops answering does
         /// not hang the run.
         public var drainTimeoutSeconds = 10.0
+        /// The client TLS context for `--client-tls` hosts (`--tls-ca`, `--tls-cert`, `--tls-key`);
+        /// nil: plain TCP.
+        public var tls: NIOSSLContext?
         var keyPrefixBytes: [UInt8] { Array(keyPrefix.utf8) }
 
         public init(addresses: [(host: String, port: Int)]) { self.addresses = addresses }
@@ -144,8 +148,11 @@ public struct LoadGenerator: Sendable {
         var connections: [LoadConnection] = []
         var schedules: [OpenLoopSchedule] = []
         for (connection, address) in assigned {
-            guard let socket = connect(address.host, address.port) else {
-                shared.failures.withLock { $0.append("cannot connect to \(address.host):\(address.port)") }
+            let socket: Int32
+            do {
+                socket = try connect(address.host, address.port, tls: options.tls)
+            } catch {
+                shared.failures.withLock { $0.append("\(error)") }
                 continue
             }
             connections.append(LoadConnection(socket: socket, name: "connection \(connection)",
@@ -278,6 +285,21 @@ public struct LoadGenerator: Sendable {
         }
         let collected = latencies
         shared.latencies.withLock { $0.add(collected) }
+    }
+
+    /// A blocking connection to `host:port`: plain TCP, or with `tls` the plaintext end of a TLS
+    /// connection whose handshake succeeded (`TLSSocketBridge`). Throws a
+    /// `LoadGeneratorError.connection` saying why not.
+    public static func connect(_ host: String, _ port: Int, tls: NIOSSLContext?) throws -> Int32 {
+        guard let tls else {
+            guard let socket = connect(host, port) else { throw LoadGeneratorError.connection("cannot connect to \(host):\(port)") }
+            return socket
+        }
+        do {
+            return try TLSSocketBridge.connect(host: host, port: port, context: tls)
+        } catch {
+            throw LoadGeneratorError.connection("\(error)")
+        }
     }
 
     /// A blocking TCP connection (name resolved here), or nil.

@@ -2,7 +2,8 @@ import NIOSSL
 import Synchronization
 
 /// The contexts built from one `TLSMaterial`: the raft port's (requires a client certificate
-/// signed by the CA), the outbound links' and snapshot connections', and the client ports'.
+/// signed by the CA), the outbound links' and snapshot connections', and the client ports'
+/// (requires a client certificate signed by the `--client-ca` CA, or by the CA without one).
 public struct TLSContextSet: Sendable {
     public let material: TLSMaterial
     public let peerServer: NIOSSLContext
@@ -13,9 +14,7 @@ public struct TLSContextSet: Sendable {
         self.material = material
         peerServer = try NIOSSLContext(configuration: material.serverConfiguration(requireClientCertificate: true))
         peerClient = try NIOSSLContext(configuration: material.clientConfiguration())
-        // Clients must present a certificate the CA signed too (`--tls-ca` is always given
-        // with `--client-tls`).
-        clientServer = try NIOSSLContext(configuration: material.serverConfiguration(requireClientCertificate: true))
+        clientServer = try NIOSSLContext(configuration: material.clientPortConfiguration())
     }
 }
 
@@ -33,7 +32,7 @@ public final class TLSContexts: Sendable {
 
     public var contexts: TLSContextSet { current.withLock { $0 } }
 
-    /// Reads the three files again; on success new connections use the new contexts, on
+    /// Reads the files again (`--client-ca` too); on success new connections use the new contexts, on
     /// failure the old ones stay and the error (naming the file) is thrown.
     @discardableResult
     public func reload() throws -> TLSMaterial {
@@ -47,7 +46,8 @@ public final class TLSContexts: Sendable {
         do {
             return try TLSContextSet(material: material)
         } catch {
-            throw TLSMaterialError("cannot build TLS contexts from \(files.certificate), \(files.key), \(files.ca): \(error)")
+            let names = [files.certificate, files.key, files.ca] + (files.clientCA.map { [$0] } ?? [])
+            throw TLSMaterialError("cannot build TLS contexts from \(names.joined(separator: ", ")): \(error)")
         }
     }
 }

@@ -7,6 +7,11 @@ import NIOTLS
 /// the error) when it failed, e.g. a peer whose certificate the CA did not sign, a peer that
 /// refused ours, or plain TCP on a TLS port. Everything else passes through.
 ///
+/// Between hosts (`requiresMemberCertificate`) it also applies `MemberCertificateRule` to the
+/// peer's certificate once the handshake succeeded: NIOSSL announces the handshake before it
+/// decrypts any application data, so a refused peer is closed before a single frame reaches
+/// the decoder, and is reported as `refused` like any failed handshake.
+///
 /// A handshake has a deadline (TLS itself has none): a connection that never completes one (a
 /// client that connects and says nothing, a peer that accepts TCP and stalls) is closed after
 /// `handshakeTimeoutSeconds`, so it neither holds a socket unauthenticated nor leaves a link
@@ -15,7 +20,10 @@ public final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelH
     public typealias InboundIn = NIOAny
     private let completed: () -> Void
     private let refused: (_ peer: String, _ error: any Error) -> Void
+    private let requiresMemberCertificate: Bool
     private var done = false
+    /// The peer's certificate was refused: the channel is closing, and nothing it sent is passed on.
+    private var rejected = false
     private var deadline: Scheduled<Void>?
     public static let handshakeTimeoutSeconds: Int64 = 10
 
@@ -24,7 +32,9 @@ public final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelH
         public var description: String { "no TLS handshake within \(TLSHandshakeWatcher.handshakeTimeoutSeconds) s" }
     }
 
-    public init(completed: @escaping () -> Void = {}, refused: @escaping (_ peer: String, _ error: any Error) -> Void) {
+    public init(requiresMemberCertificate: Bool = false, completed: @escaping () -> Void = {},
+                refused: @escaping (_ peer: String, _ error: any Error) -> Void) {
+        self.requiresMemberCertificate = requiresMemberCertificate
         self.completed = completed
         self.refused = refused
     }
@@ -57,6 +67,7 @@ public final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelH
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !rejected else { return }
         context.fireChannelRead(data)
     }
 
@@ -65,8 +76,16 @@ public final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelH
             done = true
             deadline?.cancel()
             deadline = nil
+            if requiresMemberCertificate,
+               let refusal = MemberCertificateRule.refusal(of: try? context.pipeline.syncOperations.nioSSL_peerCertificate()) {
+                rejected = true
+                refused(Self.describe(context.channel.remoteAddress), refusal)
+                context.close(promise: nil)
+                return
+            }
             completed()
         }
+        guard !rejected else { return }
         context.fireUserInboundEventTriggered(event)
     }
 

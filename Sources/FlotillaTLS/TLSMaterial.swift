@@ -1,16 +1,21 @@
 import Foundation
 import NIOSSL
 
-/// The three PEM files of `--tls-cert`, `--tls-key` and `--tls-ca`.
+/// The three PEM files of `--tls-cert`, `--tls-key` and `--tls-ca`, and the optional
+/// `--client-ca`.
 public struct TLSFiles: Sendable, Equatable {
     public var certificate: String
     public var key: String
     public var ca: String
+    /// `--client-ca`: the CA that signs client certificates on the client ports, instead of
+    /// `ca`; nil: clients need a certificate `ca` signed.
+    public var clientCA: String?
 
-    public init(certificate: String, key: String, ca: String) {
+    public init(certificate: String, key: String, ca: String, clientCA: String? = nil) {
         self.certificate = certificate
         self.key = key
         self.ca = ca
+        self.clientCA = clientCA
     }
 
     /// All three flags or none: nil for none, a refusal naming the missing ones for a subset.
@@ -41,6 +46,8 @@ public struct TLSMaterial: Sendable {
     public let certificateChain: [NIOSSLCertificate]
     public let privateKey: NIOSSLPrivateKey
     public let trustRoots: [NIOSSLCertificate]
+    /// The `--client-ca` certificates; nil when clients are checked against `trustRoots`.
+    public let clientTrustRoots: [NIOSSLCertificate]?
 
     /// The leaf certificate's serial number in hex (logged on load and reload).
     public var serialHex: String { certificateChain[0].serialNumber.map { String(format: "%02x", $0) }.joined() }
@@ -48,6 +55,7 @@ public struct TLSMaterial: Sendable {
     public static func load(_ files: TLSFiles, now: Date = Date()) throws -> TLSMaterial {
         let chain = try readCertificates(files.certificate, flag: "--tls-cert", now: now)
         let roots = try readCertificates(files.ca, flag: "--tls-ca", now: now)
+        let clientRoots = try files.clientCA.map { try readCertificates($0, flag: "--client-ca", now: now) }
         let keyBytes = try readFile(files.key, flag: "--tls-key")
         let key: NIOSSLPrivateKey
         do {
@@ -56,7 +64,7 @@ public struct TLSMaterial: Sendable {
             throw TLSMaterialError("--tls-key \(files.key) is not a PEM private key (\(error))")
         }
         try CertificateChainCheck.check(files, chain: chain, roots: roots)
-        let material = TLSMaterial(files: files, certificateChain: chain, privateKey: key, trustRoots: roots)
+        let material = TLSMaterial(files: files, certificateChain: chain, privateKey: key, trustRoots: roots, clientTrustRoots: clientRoots)
         // BoringSSL refuses to build a context whose key is not the certificate's.
         do {
             _ = try NIOSSLContext(configuration: material.serverConfiguration(requireClientCertificate: true))
@@ -115,6 +123,14 @@ public struct TLSMaterial: Sendable {
         configuration.trustRoots = .certificates(trustRoots)
         configuration.certificateVerification = requireClientCertificate ? .noHostnameVerification : .none
         configuration.minimumTLSVersion = .tlsv12
+        return configuration
+    }
+
+    /// A client port with `--client-tls`: presents our certificate and requires a client
+    /// certificate signed by the `--client-ca` CA when given, else by the `--tls-ca` CA.
+    public func clientPortConfiguration() -> TLSConfiguration {
+        var configuration = serverConfiguration(requireClientCertificate: true)
+        if let clientTrustRoots { configuration.trustRoots = .certificates(clientTrustRoots) }
         return configuration
     }
 

@@ -85,11 +85,13 @@ public final class TCPTransport: HostTransport {
         report(HostEvent(.warning, "refused the TLS handshake \(direction) peer at \(peer): \(error)", peer: node))
     }
 
-    /// The TLS handlers for a connection this host makes (a link or a snapshot transfer).
+    /// The TLS handlers for a connection this host makes (a link or a snapshot transfer): the
+    /// accepting peer's certificate must be a member's (`MemberCertificateRule`), as the raft
+    /// port requires of the connecting one.
     func addClientTLS(to channel: any Channel, address: String, node: ReplicaID, completed: @escaping () -> Void = {}) throws {
         guard let tls = configuration.tls else { return }
         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.contexts.peerClient, serverHostname: nil))
-        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(completed: completed) { [self] _, error in
+        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(requiresMemberCertificate: true, completed: completed) { [self] _, error in
             handshakeRefused(peer: address, node: node, error: error, inbound: false)
         })
     }
@@ -99,6 +101,12 @@ public final class TCPTransport: HostTransport {
         guard peer != configuration.nodeID, peer != .none else { return }
         receiver.withLock { $0 }?.peerConnected(peer)
     }
+    /// An established connection with `peer` was lost: the host may wake shards it led.
+    func peerLost(_ peer: ReplicaID) {
+        guard peer != configuration.nodeID, peer != .none else { return }
+        receiver.withLock { $0 }?.peerLost(peer)
+    }
+
     public var clusterID: UInt64 { clusterIdentity.load(ordering: .acquiring) }
 
     /// Where messages from peers go; set before `start`.
@@ -134,7 +142,7 @@ public final class TCPTransport: HostTransport {
                     if let tls = configuration.tls {
                         // The context current at accept time: a SIGHUP reload applies from the next connection.
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.contexts.peerServer))
-                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher { [self] peer, error in
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(requiresMemberCertificate: true) { [self] peer, error in
                             handshakeRefused(peer: peer, node: nil, error: error, inbound: true)
                         })
                     }

@@ -93,6 +93,35 @@ final class DevelopmentCertificateAuthorityTests: XCTestCase {
         XCTAssertEqual(try host.certificate.extensions.basicConstraints, .notCertificateAuthority)
     }
 
+    func testClientCertificatesAuthenticateClientsOnlyAndChainToTheAuthority() async throws {
+        let authority = try DevelopmentCertificateAuthority(now: now)
+        let client = try authority.issueClientCertificate(number: 2, now: now)
+        XCTAssertEqual(Set(try XCTUnwrap(try client.certificate.extensions.extendedKeyUsage)), [.clientAuth])
+        XCTAssertEqual(client.certificate.subject, try DistinguishedName { CommonName("flotilla-client-2") })
+        XCTAssertEqual(try client.certificate.extensions.basicConstraints, .notCertificateAuthority)
+        XCTAssertNil(try client.certificate.extensions.subjectAlternativeNames)
+        XCTAssertEqual(client.privateKey.publicKey, client.certificate.publicKey)
+        var verifier = Verifier(rootCertificates: CertificateStore([authority.authority.certificate])) {
+            RFC5280Policy()
+        }
+        guard case .validCertificate = await verifier.validate(leaf: client.certificate, intermediates: CertificateStore()) else {
+            return XCTFail("a client certificate does not chain to its authority")
+        }
+        XCTAssertThrowsError(try authority.issueClientCertificate(number: 0, now: now))
+    }
+
+    func testASetMayHoldClientsAfterTheHostsOrClientsOnly() throws {
+        let authority = try DevelopmentCertificateAuthority(now: now)
+        let files = try authority.files(hostCount: 1, clientCount: 2, addresses: addresses, now: now)
+        XCTAssertEqual(files.map(\.name), ["ca.pem", "ca-key.pem", "host-1.pem", "host-1-key.pem",
+                                           "client-1.pem", "client-1-key.pem", "client-2.pem", "client-2-key.pem"])
+        XCTAssertEqual(files.map(\.name), DevelopmentCertificateFile.names(hostCount: 1, clientCount: 2))
+        XCTAssertEqual(files.filter(\.isPrivateKey).map(\.name), ["ca-key.pem", "host-1-key.pem", "client-1-key.pem", "client-2-key.pem"])
+        let clientsOnly = try authority.files(hostCount: 0, clientCount: 1, addresses: addresses, now: now)
+        XCTAssertEqual(clientsOnly.map(\.name), ["ca.pem", "ca-key.pem", "client-1.pem", "client-1-key.pem"])
+        XCTAssertThrowsError(try authority.files(hostCount: 0, clientCount: 0, addresses: addresses, now: now))
+    }
+
     func testEachKeyMatchesItsCertificateThroughPEM() throws {
         let files = try DevelopmentCertificateAuthority(now: now).files(hostCount: 3, addresses: addresses, now: now)
         let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0) })

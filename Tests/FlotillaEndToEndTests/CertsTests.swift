@@ -92,6 +92,35 @@ final class CertsTests: EndToEndTestCase {
         try check(stranger.status != 0, "a host certificate of the replaced CA verified against the new one: \(stranger.text)")
     }
 
+    func testClientCertificatesVerifyAsTLSClientsOnly() throws {
+        let directory = "\(root)/certs"
+        let run = try runTool(binary, ["certs", "--dir", directory, "--hosts", "1", "--clients", "2"], in: root, timeout: 60)
+        try check(!run.timedOut && run.status == 0, "flotilla certs --clients 2: \(run.text)")
+        for name in ["client-1.pem", "client-1-key.pem", "client-2.pem", "client-2-key.pem"] {
+            try checkEqual(try mode("\(directory)/\(name)"), name.hasSuffix("-key.pem") ? 0o600 : 0o644, "the mode of \(name)")
+        }
+        for number in 1...2 {
+            let client = "\(directory)/client-\(number).pem"
+            let verified = try runOpenSSL(["verify", "-purpose", "sslclient", "-CAfile", "\(directory)/ca.pem", client])
+            try check(verified.contains("\(client): OK"), "openssl verify -purpose sslclient client-\(number): \(verified)")
+            // Not a TLS server: the raft port's rule (serverAuth) refuses it as a member.
+            let asServer = try runTool(try requireTool("openssl"), ["verify", "-purpose", "sslserver", "-CAfile", "\(directory)/ca.pem", client], in: root)
+            try check(asServer.status != 0, "client-\(number) verified as a TLS server: \(asServer.text)")
+            let usages = try runOpenSSL(["x509", "-in", client, "-noout", "-subject", "-ext", "extendedKeyUsage"])
+            try check(usages.contains("flotilla-client-\(number)") && usages.contains("TLS Web Client Authentication")
+                      && !usages.contains("TLS Web Server Authentication"), "client-\(number)'s subject and usage: \(usages)")
+            let certificateKey = try runTool(try requireTool("openssl"), ["x509", "-in", client, "-noout", "-pubkey"], in: root).stdout
+            let privateKeyPublicHalf = try runTool(try requireTool("openssl"), ["pkey", "-in", "\(directory)/client-\(number)-key.pem", "-pubout"],
+                                                   in: root).stdout
+            try check(certificateKey.contains("BEGIN PUBLIC KEY") && certificateKey == privateKeyPublicHalf, "client-\(number)'s key does not match")
+        }
+        // A CA of clients only: --hosts 0 with --clients.
+        let clientsOnly = try runTool(binary, ["certs", "--dir", "\(root)/clients", "--hosts", "0", "--clients", "1"], in: root, timeout: 60)
+        try check(!clientsOnly.timedOut && clientsOnly.status == 0, "flotilla certs --hosts 0 --clients 1: \(clientsOnly.text)")
+        try check(FileManager.default.fileExists(atPath: "\(root)/clients/client-1.pem")
+                  && !FileManager.default.fileExists(atPath: "\(root)/clients/host-1.pem"), "the files of a CA of clients only")
+    }
+
     func testARefusedAddressWritesNothing() throws {
         let directory = "\(root)/refused"
         let run = try runTool(binary, ["certs", "--dir", directory, "--hosts", "1", "--address", "10.0.0.5:7000"], in: root)

@@ -62,6 +62,10 @@ class EndToEndTestCase: XCTestCase {
         return host
     }
 
+    /// A host process made by the test itself (another binary in front, say), killed and
+    /// reported at the end like the others.
+    func track(_ host: HostProcess) { created.append(host) }
+
     func members(_ hosts: [HostProcess]) -> String {
         hosts.map { "\($0.node)=\($0.raftAddress)" }.joined(separator: ",")
     }
@@ -172,7 +176,8 @@ class EndToEndTestCase: XCTestCase {
         guard let answers = client.pipeline(keys.map { "\(command) \($0)" }) else { return nil }
         var wrong: [String] = []
         for (key, answer) in zip(keys, answers) where answer != "VALUE \(expected[key]!)" {
-            wrong.append("\(key): expected 'VALUE \(expected[key]!)', got '\(answer)'")
+            // Values may be large: enough of each to tell them apart.
+            wrong.append("\(key): expected 'VALUE \(expected[key]!.prefix(60))', got '\(answer.prefix(100))'")
         }
         return wrong
     }

@@ -148,6 +148,19 @@ final class OpenSSLLineClient: @unchecked Sendable {
         }
     }
 
+    /// Whether the output ends (the peer closed the connection, so `openssl s_client` exited)
+    /// within `timeoutSeconds`; anything read meanwhile is discarded.
+    func waitUntilEnded(timeoutSeconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while !ended {
+            buffer.removeAll()
+            if !condition.wait(until: deadline) { return ended }
+        }
+        return true
+    }
+
     func call(_ line: String) -> String? {
         guard send(line) else { return nil }
         return readLine()
