@@ -71,14 +71,15 @@ final class HostSimulationTests: XCTestCase {
     /// The checks are not vacuous: a store that reports writes durable before they are (so a
     /// crash loses acknowledged writes) must be caught.
     func testInvariantsCatchCompletionBeforeDurability() {
-        let outcome = HostSimulationSweep.run(seeds: Array(1...16), concurrency: 2) { seed in
+        let outcome = HostSimulationSweep.run(seeds: Array(1...8), concurrency: 2) { seed in
             var options = HostSimulationOptions.forSweep(seed: seed)
             options.unsafeCompleteBeforeDurable = true
-            options.slowSyncProbability = 0.5
-            options.crashShare = 0.6
+            options.slowSyncProbability = 0.9
+            options.crashShare = 0.8
+            options.meanFaultIntervalMilliseconds = 100
             return options
         }
         XCTAssertFalse(outcome.failures.isEmpty, "acknowledged writes lost at a crash went unnoticed by every invariant")
-        print("host simulation, store completing before durable: \(outcome.failures.count) of 16 seeds caught; first: \(outcome.failures.first.map { "\($0)" } ?? "none")")
+        print("host simulation, store completing before durable: \(outcome.failures.count) of 8 seeds caught; first: \(outcome.failures.first.map { "\($0)" } ?? "none")")
     }
 }
