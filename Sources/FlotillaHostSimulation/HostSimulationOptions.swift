@@ -22,6 +22,8 @@ public struct HostSimulationOptions: Sendable {
     public var initialVoterCount = 3
     public var crashes = true
     public var storeFailures = true
+    /// Now and then a host's store is full for a while and refuses writes (they are retried).
+    public var storeRefusals = true
     public var networkFaults = true
     /// Mean time between fault events (a crash, a partition, a heal).
     public var meanFaultIntervalMilliseconds: UInt64 = 200
@@ -90,6 +92,7 @@ public struct HostSimulationOptions: Sendable {
         case "no-liveness": liveness = false
         case "no-crashes": crashes = false
         case "no-store-failures": storeFailures = false
+        case "no-store-refusals": storeRefusals = false
         case "no-network-faults": networkFaults = false
         case "membership-changes":
             hostCount = 5

@@ -15,6 +15,9 @@ public struct HostSimulationReport: Sendable, CustomStringConvertible {
     public var messagesDropped = 0
     public var storeWrites = 0
     public var writesLostAtCrash = 0
+    /// Periods a host's store was full, and the writes it refused then.
+    public var storeFullPeriods = 0
+    public var writesRefused = 0
     public var snapshotsWritten = 0
     public var snapshotsSent = 0
     public var snapshotsInstalled = 0
@@ -43,6 +46,8 @@ public struct HostSimulationReport: Sendable, CustomStringConvertible {
         messagesDropped += other.messagesDropped
         storeWrites += other.storeWrites
         writesLostAtCrash += other.writesLostAtCrash
+        storeFullPeriods += other.storeFullPeriods
+        writesRefused += other.writesRefused
         snapshotsWritten += other.snapshotsWritten
         snapshotsSent += other.snapshotsSent
         snapshotsInstalled += other.snapshotsInstalled
@@ -57,7 +62,7 @@ public struct HostSimulationReport: Sendable, CustomStringConvertible {
         "events=\(events) simulated_ms=\(simulatedMilliseconds) writes_acknowledged=\(writesAcknowledged) reads=\(readsCompleted) "
             + "requests_failed=\(requestsFailed) crashes=\(crashes) restarts=\(restarts) fail_stops=\(failStops) "
             + "partitions=\(partitions) one_way_partitions=\(oneWayPartitions) messages_delivered=\(messagesDelivered) "
-            + "messages_dropped=\(messagesDropped) store_writes=\(storeWrites) writes_lost_at_crash=\(writesLostAtCrash) "
+            + "messages_dropped=\(messagesDropped) store_writes=\(storeWrites) writes_lost_at_crash=\(writesLostAtCrash) store_full_periods=\(storeFullPeriods) writes_refused=\(writesRefused) "
             + "snapshots_written=\(snapshotsWritten) snapshots_sent=\(snapshotsSent) snapshots_installed=\(snapshotsInstalled) "
             + "leaderships_won=\(leadershipsWon) liveness_runs=\(livenessRuns) membership_changes=\(membershipChanges) recovery_ms_max=\(recoveryMillisecondsMax) "
             + "fingerprint=\(String(fingerprint, radix: 16))"

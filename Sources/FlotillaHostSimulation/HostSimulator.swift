@@ -40,7 +40,7 @@ public final class HostSimulator: @unchecked Sendable {
         case transferSnapshot(from: Int, incarnation: Int, ShardMessage, file: String, completion: @Sendable (Bool) -> Void)
         case snapshotTransferred(host: Int, incarnation: Int, completion: @Sendable (Bool) -> Void, succeeded: Bool)
         case storeSync(host: Int, incarnation: Int)
-        case storeCompletion(host: Int, incarnation: Int, completion: @Sendable (Result<Void, any Error>) -> Void, failure: String?)
+        case storeCompletion(host: Int, incarnation: Int, completion: @Sendable (Result<Void, any Error>) -> Void, outcome: StoreOutcome)
         case snapshotJob(host: Int, incarnation: Int, job: @Sendable () -> Void)
         case clientStep(client: Int)
         case crash(host: Int)
@@ -49,6 +49,14 @@ public final class HostSimulator: @unchecked Sendable {
         case processExit(host: Int, incarnation: Int)
         case faultsEnd
         case drain(host: Int, incarnation: Int)
+        /// The host's disk fills up, or has room again.
+        case storeFull(host: Int, full: Bool)
+    }
+
+    enum StoreOutcome {
+        case durable
+        case refused
+        case failed(String)
     }
 
     struct Scheduled: Comparable {
@@ -182,6 +190,7 @@ public final class HostSimulator: @unchecked Sendable {
             report.leadershipsWon += host.leadershipsWonBefore + Int(host.node?.counters.leadershipsWon.load(ordering: .relaxed) ?? 0)
             report.snapshotsInstalled += host.snapshotsInstalledBefore + Int(host.node?.counters.snapshotsInstalled.load(ordering: .relaxed) ?? 0)
             report.storeWrites += host.store.writeCount
+            report.writesRefused += host.store.refusalCount
         }
         return report
     }
@@ -245,7 +254,7 @@ public final class HostSimulator: @unchecked Sendable {
         host.checkedApplied = [:]
         let incarnation = host.incarnation
         host.store.submitted = { [unowned self] in self.storeSubmitted(host: index, incarnation: incarnation) }
-        host.store.madeDurable = { [unowned self] writes in self.complete(writes, host: index, incarnation: incarnation, failure: nil) }
+        host.store.madeDurable = { [unowned self] writes in self.complete(writes, host: index, incarnation: incarnation) }
         let node = try NodeHost(
             configuration: configuration(of: host), store: host.store,
             transport: SimulatedTransport(simulator: self, host: index, incarnation: incarnation),
@@ -297,13 +306,13 @@ public final class HostSimulator: @unchecked Sendable {
             mix(5 &+ UInt64(index) << 8)
             guard current(index, incarnation) != nil else { return }
             sync(index, incarnation: incarnation)
-        case .storeCompletion(let index, let incarnation, let completion, let failure):
+        case .storeCompletion(let index, let incarnation, let completion, let outcome):
             mix(6 &+ UInt64(index) << 8)
             guard current(index, incarnation) != nil else { return }
-            if let failure {
-                completion(.failure(HostStoreFailure(failure)))
-            } else {
-                completion(.success(()))
+            switch outcome {
+            case .durable: completion(.success(()))
+            case .refused: completion(.failure(SimulatedHostLogStore.NoRoom()))
+            case .failed(let reason): completion(.failure(HostStoreFailure(reason)))
             }
             wake(index)
         case .snapshotJob(let index, let incarnation, let job):
@@ -336,6 +345,11 @@ public final class HostSimulator: @unchecked Sendable {
         case .faultsEnd:
             mix(13)
             endFaults()
+        case .storeFull(let index, let full):
+            mix(15 &+ UInt64(index) << 8)
+            guard full == false || faultsActive else { return }
+            trace?("\(time.now) host \(index + 1): store \(full ? "full" : "has room again")")
+            hosts[index].store.isFull = full
         case .drain(let index, let incarnation):
             mix(14 &+ UInt64(index) << 8)
             guard current(index, incarnation) != nil else { return }
@@ -487,7 +501,7 @@ public final class HostSimulator: @unchecked Sendable {
         guard host.incarnation == incarnation else { return }
         if host.failStopped { fail("fail-stop", "host \(index + 1) wrote to its store after the store failed") }
         if options.unsafeCompleteBeforeDurable, let early = host.store.takeLastCompletion() {
-            complete([early], host: index, incarnation: incarnation, failure: nil)
+            complete([(early, false)], host: index, incarnation: incarnation)
         }
         guard !syncScheduled[index] else { return }
         syncScheduled[index] = true
@@ -503,24 +517,27 @@ public final class HostSimulator: @unchecked Sendable {
         if store.isFailed || (faultsActive && options.storeFailures && random.chance(options.storeFailureProbability)) {
             let writes = store.failPending(durableCount: Int(random.below(UInt64(store.pending.count + 1))))
             trace?("\(time.now) host \(index + 1): sync fails (\(writes.count) writes)")
-            complete(writes, host: index, incarnation: incarnation, failure: "simulated sync failure")
+            complete(writes.map { ($0, false) }, host: index, incarnation: incarnation, failure: SimulatedHostLogStore.syncFailure)
             return
         }
         let count = random.chance(0.8) ? store.pending.count : Int(random.between(1, UInt64(store.pending.count)))
-        complete(store.makeDurable(count: count), host: index, incarnation: incarnation, failure: nil)
+        complete(store.makeDurable(count: count), host: index, incarnation: incarnation)
         if !store.pending.isEmpty {
             syncScheduled[index] = true
             schedule(.storeSync(host: index, incarnation: incarnation), after: random.between(1, 4))
         }
     }
 
-    /// Delivers completions in the order the writes were submitted.
-    private func complete(_ writes: [SimulatedHostLogStore.PendingWrite], host index: Int, incarnation: Int, failure: String?) {
+    /// Delivers completions in the order the writes were submitted: durable or refused, or all
+    /// failed with `failure`.
+    private func complete(_ writes: [(write: SimulatedHostLogStore.PendingWrite, refused: Bool)], host index: Int, incarnation: Int,
+                          failure: String? = nil) {
         guard !writes.isEmpty else { return }
         let due = max(time.now + random.between(0, 2), lastCompletionMilliseconds[index])
         lastCompletionMilliseconds[index] = due
-        for write in writes {
-            schedule(.storeCompletion(host: index, incarnation: incarnation, completion: write.completion, failure: failure),
+        for (write, refused) in writes {
+            let outcome: StoreOutcome = failure.map { .failed($0) } ?? (refused ? .refused : .durable)
+            schedule(.storeCompletion(host: index, incarnation: incarnation, completion: write.completion, outcome: outcome),
                      after: due - time.now)
         }
     }
@@ -528,6 +545,11 @@ public final class HostSimulator: @unchecked Sendable {
     private func failStopped(host index: Int, incarnation: Int, reason: String) {
         guard hosts[index].incarnation == incarnation, !hosts[index].failStopped else { return }
         trace?("\(time.now) host \(index + 1) fail-stops: \(reason)")
+        // Only the store's failures may stop a host; any other reason is the host's own
+        // finding (an entry it cannot apply, a store that broke its order).
+        if reason != SimulatedHostLogStore.syncFailure && reason != SimulatedHostLogStore.failedEarlier {
+            fail("fail-stop", "host \(index + 1) stopped for a reason of its own: \(reason)")
+        }
         report.failStops += 1
         // From the next event on: the round that learns of the failure may still finish items
         // taken before it (the process is exiting).
@@ -588,6 +610,14 @@ public final class HostSimulator: @unchecked Sendable {
             schedule(.restart(host: index), after: random.between(20, 600))
             return
         }
+        if options.storeRefusals && random.chance(0.1) {
+            let index = Int(random.below(UInt64(count)))
+            guard !hosts[index].store.isFull else { return }
+            report.storeFullPeriods += 1
+            schedule(.storeFull(host: index, full: true), after: 0)
+            schedule(.storeFull(host: index, full: false), after: random.between(20, 400))
+            return
+        }
         guard options.networkFaults else { return }
         let draw = random.below(10)
         var links: Set<Link> = []
@@ -626,6 +656,7 @@ public final class HostSimulator: @unchecked Sendable {
     private func endFaults() {
         faultsActive = false
         faultsEndedAt = time.now
+        for host in hosts { host.store.isFull = false }
         var core = Set(hosts.indices)
         if options.liveness {
             core = Set(random.shuffled(Array(hosts.indices)).prefix(hosts.count / 2 + 1))

@@ -22,6 +22,7 @@ final class HostSimulationTests: XCTestCase {
         XCTAssertGreaterThan(totals.crashes, 0)
         XCTAssertGreaterThan(totals.writesLostAtCrash, 0)
         XCTAssertGreaterThan(totals.failStops, 0)
+        XCTAssertGreaterThan(totals.writesRefused, 0)
         XCTAssertGreaterThan(totals.partitions, 0)
         XCTAssertGreaterThan(totals.oneWayPartitions, 0)
         XCTAssertGreaterThan(totals.snapshotsInstalled, 0)
