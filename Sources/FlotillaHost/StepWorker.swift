@@ -325,10 +325,17 @@ final class StepWorker: @unchecked Sendable {
     /// it for `quiesceAfterTicks`: followers first, the leader two ticks later and only when
     /// every follower holds its whole log. Any request or any message other than a heartbeat
     /// wakes it; a quiet follower still answers heartbeats.
+    ///
+    /// A replica ticks for at least twice the election timeout (the longest randomized one)
+    /// before it falls quiet, whatever `quiesceAfterTicks` says: a follower woken because its
+    /// leader's connection was lost must reach its election timeout while awake, or a shard
+    /// whose leader died would stay without one (found by the host simulator, seed 105, with
+    /// `quiesceAfterTicks` 15 and `electionTimeoutTicks` 10).
     private func isQuiesced(_ replica: ShardReplica) -> Bool {
-        let threshold = configuration.quiesceAfterTicks
+        guard configuration.quiesceAfterTicks > 0 else { return false }
+        let threshold = max(configuration.quiesceAfterTicks, 2 * configuration.electionTimeoutTicks)
         // A replica with requests waiting never falls quiet: their deadlines must keep running.
-        guard threshold > 0, replica.ticksSinceActivity >= threshold, replica.pendingCount == 0 else { return false }
+        guard replica.ticksSinceActivity >= threshold, replica.pendingCount == 0 else { return false }
         let node = replica.node
         switch node.role {
         case .leader:

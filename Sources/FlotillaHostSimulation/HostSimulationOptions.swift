@@ -12,6 +12,9 @@ public struct HostSimulationOptions: Sendable {
     /// After faults stop: the core must elect, commit and serve reads (and every key be read
     /// back) within this.
     public var livenessBoundMilliseconds: UInt64 = 6_000
+    /// Right after the faults, no client sends anything for this long: each shard must then
+    /// have a live leader that every replica knows, with no request to wake a quiet shard.
+    public var livenessIdleMilliseconds: UInt64 = 1_500
     /// Liveness mode: only a core (a random majority) is up and connected after the faults;
     /// the other hosts are down for good. Otherwise every host is restarted and reconnected.
     public var liveness = false

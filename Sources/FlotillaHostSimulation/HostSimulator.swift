@@ -51,6 +51,11 @@ public final class HostSimulator: @unchecked Sendable {
         case drain(host: Int, incarnation: Int)
         /// The host's disk fills up, or has room again.
         case storeFull(host: Int, full: Bool)
+        case peerLost(host: Int, incarnation: Int, peer: Int)
+        /// A cut between two hosts lasted long enough for their connection to time out.
+        case connectionTimeout(first: Int, second: Int)
+        /// The end of the quiet period after the faults: every shard must have a live leader.
+        case idleCheck
     }
 
     enum StoreOutcome {
@@ -125,6 +130,9 @@ public final class HostSimulator: @unchecked Sendable {
     private var report = HostSimulationReport()
     private var violation: HostSimulationFailure?
     private var blocked: Set<Link> = []
+    /// Pairs of hosts (lower first) whose connection is down: one crashed, or a cut outlasted
+    /// the keepalive. Re-established (`peerConnected`) once both are up and the cut is gone.
+    private var lostConnections: Set<Link> = []
     private var syncScheduled: [Bool]
     private var drainScheduled: [Bool]
     private var lastCompletionMilliseconds: [UInt64]
@@ -142,6 +150,7 @@ public final class HostSimulator: @unchecked Sendable {
     private var finalReadsStamp: UInt64?
     private var finalReadsRemaining: [RegisterHistory.Register] = []
     private var finished = false
+    private var clientsIdleUntil: UInt64 = 0
     private var appliedDigests: [ShardID: [LogIndex: (digest: UInt64, host: Int)]] = [:]
     private var promoteFailStops: [Int] = []
 
@@ -212,6 +221,7 @@ public final class HostSimulator: @unchecked Sendable {
     // MARK: - Set-up
 
     private func setUp() throws {
+        trace?("options: \(options)")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         hosts = (0..<options.hostCount).map { SimulatedHost(index: $0, dataDirectory: "\(root)/host-\($0 + 1)") }
         for host in hosts.indices { try start(host, bootstrap: true) }
@@ -350,6 +360,18 @@ public final class HostSimulator: @unchecked Sendable {
             guard full == false || faultsActive else { return }
             trace?("\(time.now) host \(index + 1): store \(full ? "full" : "has room again")")
             hosts[index].store.isFull = full
+        case .peerLost(let index, let incarnation, let peer):
+            mix(16 &+ UInt64(index) << 8 &+ UInt64(peer) << 16)
+            guard let node = current(index, incarnation) else { return }
+            trace?("\(time.now) host \(index + 1) lost its connection with host \(peer + 1)")
+            node.peerLost(hosts[peer].id)
+            wake(index)
+        case .connectionTimeout(let first, let second):
+            mix(17 &+ UInt64(first) << 8 &+ UInt64(second) << 16)
+            if isCut(first, second) { loseConnection(first, second, after: 0) }
+        case .idleCheck:
+            mix(18)
+            checkLeadersAfterIdle()
         case .drain(let index, let incarnation):
             mix(14 &+ UInt64(index) << 8)
             guard current(index, incarnation) != nil else { return }
@@ -474,12 +496,32 @@ public final class HostSimulator: @unchecked Sendable {
     }
 
     /// A link is back in both directions: as over TCP, each side sees the other connect.
+    /// A lost connection between two up hosts is re-established: as over TCP, each side sees
+    /// the other connect.
     private func connected(_ first: Int, _ second: Int) {
-        guard let firstNode = hosts[first].node, let secondNode = hosts[second].node else { return }
+        let pair = Link(from: min(first, second), to: max(first, second))
+        guard lostConnections.contains(pair), let firstNode = hosts[first].node, let secondNode = hosts[second].node,
+              !isCut(first, second) else { return }
+        lostConnections.remove(pair)
         firstNode.peerConnected(hosts[second].id)
         secondNode.peerConnected(hosts[first].id)
         wake(first)
         wake(second)
+    }
+
+    private func isCut(_ first: Int, _ second: Int) -> Bool {
+        blocked.contains(Link(from: first, to: second)) || blocked.contains(Link(from: second, to: first))
+    }
+
+    /// The connection between two hosts is gone (a crash, or a cut that outlasted the
+    /// keepalive): each side still up hears of it (`peerLost`) a little later.
+    private func loseConnection(_ first: Int, _ second: Int, after milliseconds: UInt64) {
+        let pair = Link(from: min(first, second), to: max(first, second))
+        guard !lostConnections.contains(pair) else { return }
+        lostConnections.insert(pair)
+        for (index, peer) in [(first, second), (second, first)] where hosts[index].isUp {
+            schedule(.peerLost(host: index, incarnation: hosts[index].incarnation, peer: peer), after: milliseconds)
+        }
     }
 
     private func setBlocked(_ links: Set<Link>) {
@@ -488,8 +530,11 @@ public final class HostSimulator: @unchecked Sendable {
         for first in hosts.indices {
             for second in hosts.indices where first < second {
                 let wasCut = previously.contains(Link(from: first, to: second)) || previously.contains(Link(from: second, to: first))
-                let isCut = links.contains(Link(from: first, to: second)) || links.contains(Link(from: second, to: first))
-                if wasCut && !isCut { connected(first, second) }
+                if wasCut && !isCut(first, second) {
+                    connected(first, second)
+                } else if !wasCut && isCut(first, second) {
+                    schedule(.connectionTimeout(first: first, second: second), after: random.between(20, 200))
+                }
             }
         }
     }
@@ -574,6 +619,7 @@ public final class HostSimulator: @unchecked Sendable {
         host.snapshotsInstalledBefore += Int(node.counters.snapshotsInstalled.load(ordering: .relaxed))
         host.node = nil
         host.assembler = nil
+        for other in hosts.indices where other != index { loseConnection(index, other, after: random.between(1, 10)) }
         syncScheduled[index] = false
         drainScheduled[index] = false
         // Requests waiting on it are never answered: their outcome is unknown.
@@ -595,10 +641,7 @@ public final class HostSimulator: @unchecked Sendable {
             fail("restart", "host \(index + 1) cannot restart from its store: \(error)")
             return
         }
-        for other in hosts.indices where other != index && hosts[other].isUp
-            && !blocked.contains(Link(from: index, to: other)) && !blocked.contains(Link(from: other, to: index)) {
-            connected(index, other)
-        }
+        for other in hosts.indices where other != index { connected(index, other) }
     }
 
     private func injectFault() {
@@ -669,12 +712,46 @@ public final class HostSimulator: @unchecked Sendable {
         trace?("\(time.now) faults end; core \(core.sorted().map { $0 + 1 })")
         setBlocked([])
         for index in core.sorted() where !hosts[index].isUp { restart(index) }
+        // No requests for a while: a shard whose leader died must elect a new one on its own
+        // (a quiet shard included), and every replica learn of it.
+        clientsIdleUntil = time.now + options.livenessIdleMilliseconds
+        schedule(.idleCheck, after: options.livenessIdleMilliseconds)
+    }
+
+    /// After the quiet period: each shard has a leader among the hosts up, and every replica
+    /// up that the newest leader's membership names knows that leader. (A replica
+    /// removed while it was down, or before it applied its removal, never hears from a leader
+    /// again: its log may still name it a member, and it is left out.)
+    private func checkLeadersAfterIdle() {
+        for shard in shards.map({ ShardID($0) }) {
+            var newest: (term: Term, leader: ReplicaID, membership: Membership)?
+            for host in hosts {
+                guard let node = host.node, let state = node.appliedStates().first(where: { $0.shard == shard }),
+                      state.role == .leader else { continue }
+                if newest.map({ state.term > $0.term }) ?? true { newest = (state.term, host.id, state.latestMembership) }
+            }
+            guard let newest else {
+                fail("liveness of the core", "\(options.livenessIdleMilliseconds) ms after faults ended, with no request: shard \(shard) has no leader")
+                return
+            }
+            for index in hosts.indices where newest.membership.isMember(hosts[index].id) {
+                guard let node = hosts[index].node, let (role, leader) = node.roleAndLeader(in: shard) else { continue }
+                if leader != newest.leader {
+                    fail("liveness of the core", "\(options.livenessIdleMilliseconds) ms after faults ended, with no request: host \(index + 1) (\(role)) names \(leader) as leader of shard \(shard), not \(newest.leader) (term \(newest.term))")
+                    return
+                }
+            }
+        }
     }
 
     // MARK: - Workload
 
     private func clientStep(_ client: Int) {
         guard !clientBusy[client], !finished else { return }
+        if time.now < clientsIdleUntil {
+            schedule(.clientStep(client: client), after: clientsIdleUntil - time.now + random.between(0, 5))
+            return
+        }
         let register: RegisterHistory.Register
         var operation: Operation
         if finalReadsStamp != nil {
