@@ -72,6 +72,18 @@ final class ShardReplica {
         self.log = log
     }
 
+    /// Records a proposal waiting at `index`. One already waiting there was proposed in an
+    /// earlier term, when this replica led before, and its entry has since been replaced in
+    /// this log (a new leader's log overwrote it): it is answered `timeout` now, since another
+    /// replica may still hold it and a later leader commit it. Overwriting it silently left
+    /// its client unanswered for good (found by the host simulator, seed 2351: a leader that
+    /// lost its term and won a later one proposed at the same index).
+    func addPendingProposal(_ proposal: PendingProposal, at index: LogIndex) {
+        if let replaced = pendingProposals.updateValue(proposal, forKey: index) {
+            replaced.continuation.resume(returning: .failure(.timeout))
+        }
+    }
+
     func noteActivity() {
         ticksSinceActivity = 0
         isQuiet = false

@@ -170,8 +170,8 @@ final class StepWorker: @unchecked Sendable {
                 // The leader's clock goes into the entry: every replica judges expiry by it.
                 let entry = KeyValueEntry(timeMilliseconds: configuration.wallClockMilliseconds(), command: command)
                 let position = try replica.node.propose(entry.encoded())
-                replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
-                                                                 continuation: continuation, isMembershipChange: false)
+                replica.addPendingProposal(.init(term: position.term, deadline: context.deadline(),
+                                                 continuation: continuation, isMembershipChange: false), at: position.index)
             } catch {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
@@ -367,8 +367,8 @@ final class StepWorker: @unchecked Sendable {
             }
             do {
                 let position = try replica.node.proposeMembershipChange(change)
-                replica.pendingProposals[position.index] = .init(term: position.term, deadline: context.deadline(),
-                                                                 continuation: continuation, isMembershipChange: true)
+                replica.addPendingProposal(.init(term: position.term, deadline: context.deadline(),
+                                                 continuation: continuation, isMembershipChange: true), at: position.index)
             } catch {
                 continuation.resume(returning: .failure(NodeHostError(error)))
             }
