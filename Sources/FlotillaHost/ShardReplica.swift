@@ -30,6 +30,8 @@ final class ShardReplica {
     var pendingReads: [ReadRequestID: PendingRead] = [:]
     var confirmedReads: [ReadState] = []
     var pendingTransfers: [PendingTransfer] = []
+    /// Unique across this replica's restarts too (see `StepWorker.restoreReplica`): a leader's
+    /// answer to a read the previous incarnation asked for must not match a new one.
     var nextReadID: UInt64 = 1
     var lastSnapshotIndex: LogIndex = .zero
     /// The last entry applied to `stateMachine` (ahead of the core's applied index between
@@ -81,6 +83,23 @@ final class ShardReplica {
     func addPendingProposal(_ proposal: PendingProposal, at index: LogIndex) {
         if let replaced = pendingProposals.updateValue(proposal, forKey: index) {
             replaced.continuation.resume(returning: .failure(.timeout))
+        }
+    }
+
+    /// Keeps the read states a leader confirmed, for the reads still waiting here only: an
+    /// answer to a read that is no longer waiting (answered, failed, or asked for by this
+    /// replica before it restarted) is dropped, never kept to answer a later read with the
+    /// same id from an older read index (found by the host simulator, seed 1244: a follower
+    /// restarted, a late answer to its previous incarnation's read 1 waited for the snapshot
+    /// it was installing, and then answered its new read 1 with a stale value).
+    func confirm(_ states: [ReadState]) {
+        for state in states {
+            if state.requests.allSatisfy({ pendingReads[$0] != nil }) {
+                confirmedReads.append(state)
+                continue
+            }
+            let waiting = state.requests.filter { pendingReads[$0] != nil }
+            if !waiting.isEmpty { confirmedReads.append(ReadState(index: state.index, requests: waiting)) }
         }
     }
 

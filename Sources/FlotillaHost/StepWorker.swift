@@ -443,6 +443,10 @@ final class StepWorker: @unchecked Sendable {
         let replica = ShardReplica(shard: stored.shard, node: node, log: log)
         replica.stateMachine = stateMachine
         replica.lastSnapshotIndex = applied
+        // Read ids start from the wall clock (in its top bits), so that they do not repeat
+        // across restarts of the host (a deviation from a counter from 1, which repeated them:
+        // see `ShardReplica.confirm`); a million reads a millisecond before they could meet.
+        replica.nextReadID = configuration.wallClockMilliseconds() << 20
         replica.writtenHardState = stored.hardState
         replica.replayedThrough = stored.lastIndex
         publish(replica)
@@ -799,7 +803,7 @@ final class StepWorker: @unchecked Sendable {
                 }
             }
         }
-        replica.confirmedReads.append(contentsOf: ready.readStates)
+        replica.confirm(ready.readStates)
         for request in ready.failedReads {
             replica.pendingReads.removeValue(forKey: request)?.continuation.resume(returning: .failure(.noLeader))
         }
@@ -828,7 +832,7 @@ final class StepWorker: @unchecked Sendable {
                                      shard: replica.shard, term: metadata.term))
         }
         if ready.snapshot != nil {
-            replica.confirmedReads.append(contentsOf: ready.readStates)
+            replica.confirm(ready.readStates)
             for request in ready.failedReads {
                 replica.pendingReads.removeValue(forKey: request)?.continuation.resume(returning: .failure(.noLeader))
             }
