@@ -10,4 +10,11 @@ package struct AppliedState: Sendable {
     package var stateMachine: KeyValueStateMachine
     /// The latest membership in the replica's log (committed or not).
     package var latestMembership: Membership
+    package var leader: ReplicaID
+    package var commitIndex: LogIndex
+    package var lastIndex: LogIndex
+    /// Quiesced: not ticking (see `StepWorker.isQuiesced`).
+    package var isQuiet: Bool
+    package var ticksSinceActivity: Int
+    package var electionElapsedTicks: Int
 }

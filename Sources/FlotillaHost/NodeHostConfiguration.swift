@@ -29,8 +29,7 @@ public struct NodeHostConfiguration: Sendable {
     public var promotionLagEntriesMax: UInt64 = 64
     public var messageBytesMax: Int = 1 << 20
     /// An idle shard (nothing proposed, nothing to replicate) stops ticking after this many
-    /// ticks without activity (at least twice `electionTimeoutTicks`); any message or request
-    /// wakes it. Zero: shards never fall quiet.
+    /// ticks without activity; any message or request wakes it. Zero: shards never fall quiet.
     public var quiesceAfterTicks: Int = 100
     /// The wall clock (milliseconds since 1970) that stamps proposals and judges expiry on
     /// reads. Replaceable so tests can move time.

@@ -138,7 +138,9 @@ final class StepWorker: @unchecked Sendable {
         replicas.values.map { replica in
             AppliedState(shard: replica.shard, appliedIndex: max(replica.appliedThrough, replica.node.appliedIndex),
                          role: replica.node.role, term: replica.node.term, stateMachine: replica.stateMachine,
-                         latestMembership: replica.node.latestMembership)
+                         latestMembership: replica.node.latestMembership, leader: replica.node.leader,
+                         commitIndex: replica.node.commitIndex, lastIndex: replica.node.lastIndex, isQuiet: replica.isQuiet,
+                         ticksSinceActivity: replica.ticksSinceActivity, electionElapsedTicks: replica.node.electionElapsedTicks)
         }
     }
 
@@ -267,8 +269,11 @@ final class StepWorker: @unchecked Sendable {
             }
         case .peerLost(let peer):
             // Followers whose leader it was start their election timers; leaders with it as a
-            // member tick again, so CheckQuorum sees whether they still lead a quorum.
-            for replica in replicas.values where replica.isQuiet {
+            // member tick again, so CheckQuorum sees whether they still lead a quorum. A
+            // follower still awake is woken too: its quiet countdown starts again, and without
+            // the leader's heartbeats it cannot fall quiet before its election timeout (see
+            // `isQuiesced`), where one that had just heard the leader's last heartbeat could.
+            for replica in replicas.values where replica.isQuiet || replica.node.role != .leader {
                 let node = replica.node
                 let membership = node.latestMembership
                 let wakes = node.role == .leader
@@ -326,22 +331,23 @@ final class StepWorker: @unchecked Sendable {
     /// every follower holds its whole log. Any request or any message other than a heartbeat
     /// wakes it; a quiet follower still answers heartbeats.
     ///
-    /// A replica ticks for at least twice the election timeout (the longest randomized one)
-    /// before it falls quiet, whatever `quiesceAfterTicks` says: a follower woken because its
-    /// leader's connection was lost must reach its election timeout while awake, or a shard
-    /// whose leader died would stay without one (found by the host simulator, seed 105, with
-    /// `quiesceAfterTicks` 15 and `electionTimeoutTicks` 10).
+    /// A follower falls quiet only while its leader's heartbeats arrive (its election timer
+    /// was reset within the last heartbeat interval and a tick): one whose leader died must
+    /// stay awake until its election timeout, or the shard would stay without a leader, since
+    /// a quiet follower no longer counts ticks. (Found by the host simulator, seeds 105 and
+    /// 571: a follower woken by the loss of its leader fell quiet again before campaigning,
+    /// and one whose leader died a few ticks before its quiet threshold fell quiet unwoken.)
     private func isQuiesced(_ replica: ShardReplica) -> Bool {
-        guard configuration.quiesceAfterTicks > 0 else { return false }
-        let threshold = max(configuration.quiesceAfterTicks, 2 * configuration.electionTimeoutTicks)
+        let threshold = configuration.quiesceAfterTicks
         // A replica with requests waiting never falls quiet: their deadlines must keep running.
-        guard replica.ticksSinceActivity >= threshold, replica.pendingCount == 0 else { return false }
+        guard threshold > 0, replica.ticksSinceActivity >= threshold, replica.pendingCount == 0 else { return false }
         let node = replica.node
         switch node.role {
         case .leader:
             return replica.ticksSinceActivity >= threshold + 2 && node.isReplicationIdle
         case .follower, .observer:
             return node.leader != .none && replica.ticksSinceActivity >= threshold
+                && node.electionElapsedTicks <= configuration.heartbeatIntervalTicks + 1
         case .removed:
             return true
         case .preCandidate, .candidate:

@@ -36,7 +36,8 @@ public final class HostSimulator: @unchecked Sendable {
 
     enum Event {
         case tick(host: Int, incarnation: Int)
-        case deliver(from: Int, to: Int, ShardMessage)
+        /// A message on the connection of `epoch` between the two hosts.
+        case deliver(from: Int, to: Int, epoch: Int, ShardMessage)
         case transferSnapshot(from: Int, incarnation: Int, ShardMessage, file: String, completion: @Sendable (Bool) -> Void)
         case snapshotTransferred(host: Int, incarnation: Int, completion: @Sendable (Bool) -> Void, succeeded: Bool)
         case storeSync(host: Int, incarnation: Int)
@@ -133,6 +134,7 @@ public final class HostSimulator: @unchecked Sendable {
     /// Pairs of hosts (lower first) whose connection is down: one crashed, or a cut outlasted
     /// the keepalive. Re-established (`peerConnected`) once both are up and the cut is gone.
     private var lostConnections: Set<Link> = []
+    private var connectionEpochs: [Link: Int] = [:]
     private var syncScheduled: [Bool]
     private var drainScheduled: [Bool]
     private var lastCompletionMilliseconds: [UInt64]
@@ -294,10 +296,11 @@ public final class HostSimulator: @unchecked Sendable {
             node.tick()
             wake(index)
             schedule(.tick(host: index, incarnation: incarnation), after: UInt64(options.tickMilliseconds))
-        case .deliver(let from, let to, let message):
+        case .deliver(let from, let to, let epoch, let message):
             mix(2 &+ UInt64(to) << 8 &+ message.message.term.rawValue << 16)
             trace?("\(time.now) deliver \(from + 1)->\(to + 1) shard \(message.shard): \(message.message.kind)")
-            guard !blocked.contains(Link(from: from, to: to)), let node = hosts[to].node else {
+            // As over TCP, nothing sent on a connection arrives once it is lost (and heard of).
+            guard !blocked.contains(Link(from: from, to: to)), epoch == connectionEpoch(from, to), let node = hosts[to].node else {
                 report.messagesDropped += 1
                 return
             }
@@ -441,13 +444,15 @@ public final class HostSimulator: @unchecked Sendable {
         for message in messages {
             let to = Int(message.message.to.rawValue) - 1
             guard hosts.indices.contains(to), to != index else { continue }
-            if blocked.contains(Link(from: index, to: to)) || (faultsActive && random.chance(options.dropProbability)) {
+            if blocked.contains(Link(from: index, to: to)) || lostConnections.contains(Link(from: min(index, to), to: max(index, to)))
+                || (faultsActive && random.chance(options.dropProbability)) {
                 report.messagesDropped += 1
                 continue
             }
-            schedule(.deliver(from: index, to: to, message), after: messageDelay())
+            let epoch = connectionEpoch(index, to)
+            schedule(.deliver(from: index, to: to, epoch: epoch, message), after: messageDelay())
             if faultsActive && random.chance(options.duplicateProbability) {
-                schedule(.deliver(from: index, to: to, message), after: messageDelay() + random.between(0, 30))
+                schedule(.deliver(from: index, to: to, epoch: epoch, message), after: messageDelay() + random.between(0, 30))
             }
         }
     }
@@ -509,6 +514,11 @@ public final class HostSimulator: @unchecked Sendable {
         wake(second)
     }
 
+    /// Which connection between the two hosts is current: messages of an earlier one are lost.
+    private func connectionEpoch(_ first: Int, _ second: Int) -> Int {
+        connectionEpochs[Link(from: min(first, second), to: max(first, second))] ?? 0
+    }
+
     private func isCut(_ first: Int, _ second: Int) -> Bool {
         blocked.contains(Link(from: first, to: second)) || blocked.contains(Link(from: second, to: first))
     }
@@ -519,6 +529,7 @@ public final class HostSimulator: @unchecked Sendable {
         let pair = Link(from: min(first, second), to: max(first, second))
         guard !lostConnections.contains(pair) else { return }
         lostConnections.insert(pair)
+        connectionEpochs[pair, default: 0] += 1
         for (index, peer) in [(first, second), (second, first)] where hosts[index].isUp {
             schedule(.peerLost(host: index, incarnation: hosts[index].incarnation, peer: peer), after: milliseconds)
         }
@@ -731,17 +742,28 @@ public final class HostSimulator: @unchecked Sendable {
                 if newest.map({ state.term > $0.term }) ?? true { newest = (state.term, host.id, state.latestMembership) }
             }
             guard let newest else {
-                fail("liveness of the core", "\(options.livenessIdleMilliseconds) ms after faults ended, with no request: shard \(shard) has no leader")
+                fail("liveness of the core", "\(options.livenessIdleMilliseconds) ms after faults ended, with no request: shard \(shard) has no leader (\(describe(shard)))")
                 return
             }
             for index in hosts.indices where newest.membership.isMember(hosts[index].id) {
                 guard let node = hosts[index].node, let (role, leader) = node.roleAndLeader(in: shard) else { continue }
                 if leader != newest.leader {
-                    fail("liveness of the core", "\(options.livenessIdleMilliseconds) ms after faults ended, with no request: host \(index + 1) (\(role)) names \(leader) as leader of shard \(shard), not \(newest.leader) (term \(newest.term))")
+                    fail("liveness of the core", "\(options.livenessIdleMilliseconds) ms after faults ended, with no request: host \(index + 1) (\(role)) names \(leader) as leader of shard \(shard), not \(newest.leader) (term \(newest.term)) (\(describe(shard)))")
                     return
                 }
             }
         }
+    }
+
+    /// Every up host's view of `shard` (role, term, leader, indexes, quiet), for a failure's
+    /// detail and the trace; read from the workers directly, so it changes nothing.
+    private func describe(_ shard: ShardID) -> String {
+        hosts.map { host -> String in
+            guard let node = host.node else { return "host \(host.index + 1) down" }
+            guard let state = node.appliedStates().first(where: { $0.shard == shard }) else { return "host \(host.index + 1) holds no replica" }
+            return "host \(host.index + 1): \(state.role) term \(state.term) leader \(state.leader) commit \(state.commitIndex) last \(state.lastIndex) "
+                + "idle \(state.ticksSinceActivity) election elapsed \(state.electionElapsedTicks)\(state.isQuiet ? " quiet" : "")"
+        }.joined(separator: "; ")
     }
 
     // MARK: - Workload

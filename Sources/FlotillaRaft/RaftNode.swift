@@ -60,7 +60,9 @@ public struct RaftNode {
     var removalIndexes: [ReplicaID: LogIndex] = [:]
     var progress: [ReplicaID: Progress] = [:]
     var votes: [ReplicaID: Bool] = [:]
-    var electionElapsedTicks = 0
+    /// Ticks since the election timer was last reset (a leader's message, a vote granted):
+    /// public so that a host can tell whether a follower still hears from its leader.
+    public internal(set) var electionElapsedTicks = 0
     var heartbeatElapsedTicks = 0
     var randomizedElectionTimeoutTicks = 0
     var random: SeededRandom
