@@ -35,6 +35,10 @@ public struct HostSimulationOptions: Sendable {
     public var duplicateProbability = 0.01
     /// A message delayed 20–80 ms instead of 1–4 ms: how messages get reordered.
     public var slowMessageProbability = 0.05
+    /// Messages in flight survive the loss of their connection (a transport that queues across
+    /// reconnects, or datagrams): they may reach a host that restarted meanwhile. Otherwise,
+    /// as over TCP, nothing sent on a lost connection arrives.
+    public var messagesOutliveConnections = false
     /// A sync that fails (the host fail-stops); per sync.
     public var storeFailureProbability = 0.002
     public var slowSyncProbability = 0.05
@@ -78,6 +82,7 @@ public struct HostSimulationOptions: Sendable {
         options.storeFailureProbability = [0, 0.001, 0.005][Int(random.below(3))]
         options.slowSyncProbability = [0, 0.05, 0.2][Int(random.below(3))]
         options.slowWorkerProbability = [0, 0.05, 0.2][Int(random.below(3))]
+        options.messagesOutliveConnections = random.chance(0.3)
         options.heartbeatIntervalTicks = Int(random.between(1, 2))
         options.snapshotEveryEntries = random.between(8, 64)
         options.compactionKeepEntries = random.between(0, 8)

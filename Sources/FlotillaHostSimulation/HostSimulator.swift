@@ -300,7 +300,8 @@ public final class HostSimulator: @unchecked Sendable {
             mix(2 &+ UInt64(to) << 8 &+ message.message.term.rawValue << 16)
             trace?("\(time.now) deliver \(from + 1)->\(to + 1) shard \(message.shard): \(message.message.kind)")
             // As over TCP, nothing sent on a connection arrives once it is lost (and heard of).
-            guard !blocked.contains(Link(from: from, to: to)), epoch == connectionEpoch(from, to), let node = hosts[to].node else {
+            guard !blocked.contains(Link(from: from, to: to)), epoch == connectionEpoch(from, to) || options.messagesOutliveConnections,
+                  let node = hosts[to].node else {
                 report.messagesDropped += 1
                 return
             }
@@ -444,7 +445,8 @@ public final class HostSimulator: @unchecked Sendable {
         for message in messages {
             let to = Int(message.message.to.rawValue) - 1
             guard hosts.indices.contains(to), to != index else { continue }
-            if blocked.contains(Link(from: index, to: to)) || lostConnections.contains(Link(from: min(index, to), to: max(index, to)))
+            if blocked.contains(Link(from: index, to: to))
+                || (lostConnections.contains(Link(from: min(index, to), to: max(index, to))) && !options.messagesOutliveConnections)
                 || (faultsActive && random.chance(options.dropProbability)) {
                 report.messagesDropped += 1
                 continue
