@@ -80,7 +80,9 @@ final class HostSimulationTests: XCTestCase {
             options.meanFaultIntervalMilliseconds = 100
             return options
         }
-        XCTAssertFalse(outcome.failures.isEmpty, "acknowledged writes lost at a crash went unnoticed by every invariant")
+        let safety: Set<String> = ["linearizability", "state machine agreement", "log store write"]
+        XCTAssertTrue(outcome.failures.contains { safety.contains($0.invariant) },
+                      "acknowledged writes lost at a crash went unnoticed by every safety invariant: \(outcome.failures)")
         print("host simulation, store completing before durable: \(outcome.failures.count) of 8 seeds caught; first: \(outcome.failures.first.map { "\($0)" } ?? "none")")
     }
 }
