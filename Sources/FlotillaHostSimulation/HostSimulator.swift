@@ -11,20 +11,25 @@ import HeapModule
 ///
 /// What it injects: a manual clock (each host's `HostClock` and wall clock read it; ticks are
 /// events), a store whose writes are durable only once synced (an event later; a crash loses
-/// the rest; a sync may fail, and the host must fail-stop), a network that drops, duplicates,
-/// delays, reorders and partitions (both ways or one way), snapshot jobs run as events, and
-/// host crashes and restarts (the restart recovers through the real restore path from what was
-/// durable). Clients put, compare-and-set, delete and read (linearizably) through the real
-/// `NodeHost` request API, and now and then ask for a leadership transfer or a snapshot.
+/// the rest; a sync may fail, and the host must fail-stop; a full store refuses writes for a
+/// while), a network that drops, duplicates, delays, reorders and partitions (both ways or one
+/// way) over connections that are lost and re-established as over TCP (`peerLost`,
+/// `peerConnected`), workers that run their rounds a little after work is queued, snapshot
+/// jobs run as events, and host crashes and restarts (the restart recovers through the real
+/// restore path from what was durable). Clients put, compare-and-set, delete and read
+/// (linearizably) through the real `NodeHost` request API, and now and then ask for a
+/// leadership transfer, a snapshot or (five hosts, three initial voters) a membership change.
 ///
 /// What it checks: every request is answered once, and in bounded time while its host lives;
 /// the history is linearizable per key (`RegisterHistory`: no acknowledged write lost, no stale
 /// or invented read, no write answered "not applied" that was applied); replicas' state
 /// machines agree at equal applied indexes; a host whose store failed sends, writes and
-/// acknowledges nothing after the round that learned it; and liveness: once faults stop, with
-/// every host back (or, in liveness mode, only a random majority, the core, up and connected
-/// and the rest down for good), each shard commits a write and serves a read, and every key
-/// is read back, within `livenessBoundMilliseconds`.
+/// acknowledges nothing after the round that learned it, and stops only for the store's
+/// failures; and liveness: once faults stop, with every host back (or, in liveness mode, only
+/// a random majority, the core, up and connected and the rest down for good), each shard has,
+/// after `livenessIdleMilliseconds` without a request, a leader every member knows, then
+/// commits a write and serves a read, and every key is read back, within
+/// `livenessBoundMilliseconds`.
 ///
 /// Deviations from production, on purpose: snapshot files and their renames are durable as
 /// soon as written (only the log store loses unsynced writes), and the failed sync's host
