@@ -38,6 +38,7 @@ enum ForwardCodec {
         case .keyCount(let shard): writer.write(UInt8(23)); writer.write(shard)
         case .shardCount: writer.write(UInt8(24))
         case .replicaStatus(let shard, let node): writer.write(UInt8(25)); writer.write(shard); writer.write(node)
+        case .placement: writer.write(UInt8(26))
         }
         return writer.bytes
     }
@@ -82,6 +83,7 @@ enum ForwardCodec {
         case 23: request = .keyCount(shard: try reader.readUInt64())
         case 24: request = .shardCount
         case 25: request = .replicaStatus(shard: try reader.readUInt64(), node: try reader.readUInt64())
+        case 26: request = .placement
         case let tag: throw .invalid("forwarded request tag \(tag)")
         }
         return (request, hops)

@@ -41,6 +41,9 @@ public enum ClientRequest: Equatable, Sendable {
     case transfer(shard: UInt64, node: UInt64)
     case snapshot(shard: UInt64)
     case export(shard: UInt64, directory: String)
+    /// `PLACEMENT`: how many replicas and leaders each host has, gathered from every shard's
+    /// `STATUS` by the host asked; answers `.status` with the line.
+    case placement
 }
 
 /// The error codes of SPEC "Errors".

@@ -53,6 +53,9 @@ public enum RequestParser {
         case "PING":
             guard rest == nil else { return bad("PING takes no arguments") }
             return .success(.ping)
+        case "PLACEMENT":
+            guard rest == nil else { return bad("PLACEMENT takes no arguments") }
+            return .success(.placement)
         case "STATUS" where rest.map({ $0.contains(UInt8(ascii: " ")) }) == true:
             guard let tokens = tokens(rest, count: 2, usage: ""), let shard = shardNumber(tokens[0]), let node = positive(tokens[1]) else {
                 return bad("STATUS takes a shard number and optionally a node id: STATUS <shard> [<node>]")

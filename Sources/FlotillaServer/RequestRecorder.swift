@@ -9,7 +9,7 @@ public protocol RequestRecorder: Sendable {
 public enum RequestCommand: Int, CaseIterable, Sendable {
     case put, get, staleGet, delete, compareAndSet, shard, ping, status
     case addObserver, promote, remove, transfer, snapshot, export
-    case increment, set, append, expire, persist, timeToLive, scan, keyCount, shardCount
+    case increment, set, append, expire, persist, timeToLive, scan, keyCount, shardCount, placement
 
     /// The line protocol's name of the command, lowercased.
     public var label: String {
@@ -37,6 +37,7 @@ public enum RequestCommand: Int, CaseIterable, Sendable {
         case .scan: return "scan"
         case .keyCount: return "dbsize"
         case .shardCount: return "shard-count"
+        case .placement: return "placement"
         }
     }
 }
@@ -107,6 +108,7 @@ extension ClientRequest {
         case .scan: return .scan
         case .keyCount: return .keyCount
         case .shardCount: return .shardCount
+        case .placement: return .placement
         }
     }
 }

@@ -35,6 +35,7 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .scan: return "scan"
         case .keyCount: return "keyCount"
         case .shardCount: return "shardCount"
+        case .placement: return "placement"
         }
     }
 

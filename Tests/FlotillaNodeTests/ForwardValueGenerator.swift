@@ -8,7 +8,7 @@ struct ForwardValueGenerator {
         .badRequest, .tooLarge, .unknownShard, .noLeader, .timeout, .notCaughtUp, .busy, .shuttingDown, .internalError,
     ]
 
-    static let requestCases = 25
+    static let requestCases = 26
     static let responseCases = 13
 
     var random: SeededRandom
@@ -61,6 +61,7 @@ struct ForwardValueGenerator {
         case 21: return .scan(shard: number(), position: number(), count: Int(random.next() % 5_000))
         case 22: return .keyCount(shard: number())
         case 23: return .shardCount
+        case 24: return .placement
         default: return .replicaStatus(shard: number(), node: number())
         }
     }
