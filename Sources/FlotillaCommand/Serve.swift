@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("redis-addr"), help: "Where the Redis protocol (RESP2) is served, or 'none' (default: the --client-addr host, its port + 78).")
     var redisAddress: String?
 
-    @Option(name: .customLong("members"), help: "The initial voters, ID=HOST:PORT,... (first boot only; default: this host alone).")
+    @Option(name: .customLong("members"), help: "The initial hosts, ID=HOST:PORT,... (first boot only; default: this host alone); each shard's voters are --replicas of them.")
     var members: String?
 
     @Option(name: .customLong("shards"), help: "Number of shards at creation (first boot only).")

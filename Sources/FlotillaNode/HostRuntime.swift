@@ -120,23 +120,23 @@ public final class HostRuntime: @unchecked Sendable {
         let replicaCountPath = options.dataDirectory + "/" + Self.replicaCountFile
         let recordedReplicaCount = (try? String(contentsOfFile: replicaCountPath, encoding: .utf8))
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        let creationPlacement = RendezvousPlacement(members: options.members.keys, replicaCount: recordedReplicaCount ?? options.replicaCount,
-                                                    shardCount: options.shardCount)
-        if firstBoot {
-            if !options.join {
-                guard members[options.nodeID] != nil else {
-                    throw HostRuntimeError.invalidOption("--members does not include this host's node id \(options.nodeID)")
-                }
-                // Hosts given different --replicas would place shards differently: with the
-                // count in the identity they refuse each other instead. Left out when every
-                // member holds every shard, so such clusters keep the identity they always had.
-                clusterID = ClusterIdentity.forNewCluster(
-                    members: members, shardCount: options.shardCount,
-                    replicaCount: creationPlacement.placesEveryMemberEverywhere ? nil : creationPlacement.replicaCount)
-                try store.writeSynchronously(WriteBatch(clusterID: clusterID))
-                if recordedReplicaCount == nil {
-                    try "\(creationPlacement.replicaCount)\n".write(toFile: replicaCountPath, atomically: true, encoding: .utf8)
-                }
+        if firstBoot && !options.join && members[options.nodeID] == nil {
+            throw HostRuntimeError.invalidOption("--members does not include this host's node id \(options.nodeID)")
+        }
+        let creationPlacement = firstBoot && !options.join
+            ? RendezvousPlacement(members: options.members.keys, replicaCount: recordedReplicaCount ?? options.replicaCount,
+                                  shardCount: options.shardCount)
+            : nil
+        if let creationPlacement {
+            // Hosts given different --replicas would place shards differently: with the count
+            // in the identity they refuse each other instead. Left out when every member holds
+            // every shard, so such clusters keep the identity they always had.
+            clusterID = ClusterIdentity.forNewCluster(
+                members: members, shardCount: options.shardCount,
+                replicaCount: creationPlacement.placesEveryMemberEverywhere ? nil : creationPlacement.replicaCount)
+            try store.writeSynchronously(WriteBatch(clusterID: clusterID))
+            if recordedReplicaCount == nil {
+                try "\(creationPlacement.replicaCount)\n".write(toFile: replicaCountPath, atomically: true, encoding: .utf8)
             }
         }
         let joining = (firstBoot && options.join) || recorded == "join"
@@ -153,7 +153,7 @@ public final class HostRuntime: @unchecked Sendable {
         seedMembers = savedSeeds ?? options.members
         // A joining host knows neither the cluster's replica count nor its shard count: it
         // guesses the default, which only orders the hosts it relays to.
-        if firstBoot && !options.join {
+        if let creationPlacement {
             placement = creationPlacement
         } else {
             placement = RendezvousPlacement(members: seedMembers.keys,
@@ -198,7 +198,7 @@ public final class HostRuntime: @unchecked Sendable {
             try? store.writeSynchronously(WriteBatch(clusterID: identity))
             events(HostEvent(.notice, "joined cluster \(String(identity, radix: 16)) of \(count) shards"))
         }
-        if firstBoot && !options.join {
+        if let creationPlacement {
             // Only the shards placed here, each with exactly its placed voters: every host
             // computes the same placement, so each shard's voters write the same bootstrap log.
             let present = Set(existing.map(\.shard))

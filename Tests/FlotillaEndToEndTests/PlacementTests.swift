@@ -27,6 +27,10 @@ final class PlacementTests: EndToEndTestCase {
 
         // PLACEMENT through a host, counted from the shards: matches what STATUS showed.
         try checkPlacement(via: hosts[3], voters: voters, shards: shards)
+        // `flotilla status` through one host shows each shard's three replicas: 48 rows.
+        let table = try runTool(binary, ["status", "--addr", hosts[4].clientAddress], in: root)
+        let rows = table.stdout.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| SHARD") }
+        try check(table.status == 0 && rows.count == 48, "flotilla status: \(rows.count) rows, exit \(table.status): \(table.text)")
 
         // SIGKILL a host: every shard still has two of its three voters, so takes writes
         // through every remaining host.
