@@ -42,6 +42,7 @@ enum WorkItem: Sendable {
     case persisted(UInt64, failure: String?)
     /// A connection with this peer was (re)established: it may have restarted.
     case peerConnected(ReplicaID)
+    case peerLost(ReplicaID)
     /// The snapshot thread wrote (or failed to write) a snapshot file.
     case snapshotWritten(ShardID, SnapshotMetadata, file: String, failure: String?)
     /// The store recorded (or failed to record) a snapshot and its compaction.

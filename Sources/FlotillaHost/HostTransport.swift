@@ -30,8 +30,11 @@ public protocol HostMessageReceiver: AnyObject, Sendable {
     func receiveSnapshot(_ message: ShardMessage, file: String) -> Bool
     /// A connection with `peer` was (re)established: the peer may have restarted.
     func peerConnected(_ peer: ReplicaID)
+    /// An established connection with `peer` was lost: the peer may have died.
+    func peerLost(_ peer: ReplicaID)
 }
 
 extension HostMessageReceiver {
     public func peerConnected(_ peer: ReplicaID) {}
+    public func peerLost(_ peer: ReplicaID) {}
 }

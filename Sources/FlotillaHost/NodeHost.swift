@@ -342,6 +342,14 @@ public final class NodeHost: HostMessageReceiver {
         for worker in workers { worker.queue.push(.peerConnected(peer)) }
     }
 
+    /// A quiet follower does not tick, so it would never notice that its leader died: it
+    /// would learn it only when a request arrives, and that request would wait out an
+    /// election. Waking the quiet shards led by a peer whose connection was lost starts their
+    /// election timers now (if the peer is alive, its heartbeats keep them followers).
+    public func peerLost(_ peer: ReplicaID) {
+        for worker in workers { worker.queue.push(.peerLost(peer)) }
+    }
+
     public func receive(_ messages: [ShardMessage]) {
         guard state.withLock({ $0 == .running }) else { return }
         var byWorker: [Int: [ShardMessage]] = [:]

@@ -39,6 +39,10 @@ final class StepWorker: @unchecked Sendable {
     /// Set while the store refuses this worker's writes for a reason that passes (a full disk
     /// or map): see `StoreRefusal`.
     private var storeRefusal: StoreRefusal?
+    /// When the last refusal ended without any write getting through, and its retry delay: a
+    /// store that is still full then backs off further instead of starting over, and is not
+    /// logged again (a snapshot's record, say, refused on every try).
+    private var previousRefusal: (endedMilliseconds: UInt64, retryDelayMilliseconds: UInt64)?
     /// The store keeps this worker's writes in order under this id.
     let id: StepWorkerID
 
@@ -232,6 +236,19 @@ final class StepWorker: @unchecked Sendable {
                 replica.noteActivity()
                 touched.insert(replica.shard)
             }
+        case .peerLost(let peer):
+            // Followers whose leader it was start their election timers; leaders with it as a
+            // member tick again, so CheckQuorum sees whether they still lead a quorum.
+            for replica in replicas.values where replica.isQuiet {
+                let node = replica.node
+                let membership = node.latestMembership
+                let wakes = node.role == .leader
+                    ? membership.voterAddresses[peer] != nil || membership.observerAddresses[peer] != nil
+                    : node.leader == peer
+                guard wakes else { continue }
+                replica.noteActivity()
+                touched.insert(replica.shard)
+            }
         case .snapshotWritten(let shard, let metadata, let file, let failure):
             snapshotWritten(shard, metadata, file: file, failure: failure)
         case .snapshotRecorded(let update, let failure):
@@ -259,7 +276,7 @@ final class StepWorker: @unchecked Sendable {
             }
         case .snapshotReceived(_, _, let file):
             unlink(file)
-        case .messages, .tick, .snapshotSent, .addReplica, .peerConnected, .stop:
+        case .messages, .tick, .snapshotSent, .addReplica, .peerConnected, .peerLost, .stop:
             break
         }
     }
@@ -527,6 +544,12 @@ final class StepWorker: @unchecked Sendable {
 
     /// Hands a round's write to the store; its outcome comes back as a `persisted` item.
     private func submit(_ write: UInt64, _ updates: [ReplicaLogUpdate]) {
+        persist(updates) { failure in .persisted(write, failure: failure) }
+    }
+
+    /// Writes through the store in this worker's order; `outcome` makes the item that reports
+    /// it (nil: durable; `failStopMarker`: the store failed for good).
+    private func persist(_ updates: [ReplicaLogUpdate], outcome: @escaping @Sendable (String?) -> WorkItem) {
         let queue = self.queue
         let context = self.context
         context.store.persist(updates, from: id) { result in
@@ -535,12 +558,12 @@ final class StepWorker: @unchecked Sendable {
                 if let fatal = error as? HostStoreFailure {
                     // Stop at once, from the writer's thread: the worker must not retry.
                     context.failStop(fatal.description)
-                    queue.push(.persisted(write, failure: Self.failStopMarker), force: true)
+                    queue.push(outcome(Self.failStopMarker), force: true)
                     return
                 }
                 failure = "\(error)"
             }
-            queue.push(.persisted(write, failure: failure), force: true)
+            queue.push(outcome(failure), force: true)
         }
     }
 
@@ -588,6 +611,7 @@ final class StepWorker: @unchecked Sendable {
         }
         if storeRefusal?.resubmittedWrite == write {
             storeRefusal?.resubmittedWrite = nil
+            storeRefusal?.hasWritten = true
             resubmitNextRefusedWrite()
         }
     }
@@ -597,12 +621,21 @@ final class StepWorker: @unchecked Sendable {
     private func writeRefused(_ write: UInt64?, reason: String) {
         let now = context.nowMilliseconds
         if storeRefusal == nil {
-            storeRefusal = StoreRefusal(reason: reason, now: now)
-            context.events(HostEvent(.error, "the log store refuses writes: \(reason); proposals are refused with BUSY, reads go on, and the refused writes are retried until they are written"))
+            var refusal = StoreRefusal(reason: reason, now: now)
+            if let previous = previousRefusal, now - previous.endedMilliseconds < Self.refusalQuietMilliseconds {
+                refusal.retryDelayMilliseconds = previous.retryDelayMilliseconds
+                refusal.retryAtMilliseconds = now + previous.retryDelayMilliseconds
+            } else {
+                context.events(HostEvent(.error, "the log store refuses writes: \(reason); proposals are refused with BUSY, reads go on, and the refused writes are retried until they are written"))
+            }
+            storeRefusal = refusal
         }
         if let write { storeRefusal?.refusedAgain(write, reason: reason, now: now) }
         if stopping { abandonRefusedWrites() }
     }
+
+    /// A refusal that ends this soon after the previous one is not logged again.
+    static let refusalQuietMilliseconds: UInt64 = 10_000
 
     /// On a tick, once every write this worker submitted has answered and the retry is due:
     /// the store takes the worker's writes again and the oldest refused one goes first.
@@ -619,7 +652,14 @@ final class StepWorker: @unchecked Sendable {
         guard var refusal = storeRefusal else { return }
         if refusal.isDrained {
             storeRefusal = nil
-            context.events(HostEvent(.notice, "the log store takes writes again"))
+            if refusal.hasWritten {
+                previousRefusal = nil
+                context.events(HostEvent(.notice, "the log store takes writes again"))
+            } else {
+                // Nothing was waiting (only a snapshot's record was refused): whether there is
+                // room is still unknown, so the next refusal carries on from this one.
+                previousRefusal = (context.nowMilliseconds, min(StoreRefusal.retryDelayMillisecondsMax, refusal.retryDelayMilliseconds * 2))
+            }
             return
         }
         guard let write = refusal.takeNext() else { return }
@@ -961,22 +1001,8 @@ final class StepWorker: @unchecked Sendable {
             return
         }
         snapshotRecordsInFlight += 1
-        let queue = self.queue
-        let context = self.context
-        let recorded = update
         replica.writesInFlight += 1
-        context.store.persist([update], from: id) { result in
-            var failure: String?
-            if case .failure(let error) = result {
-                if let fatal = error as? HostStoreFailure {
-                    context.failStop(fatal.description)
-                    queue.push(.snapshotRecorded(recorded, failure: Self.failStopMarker), force: true)
-                    return
-                }
-                failure = "\(error)"
-            }
-            queue.push(.snapshotRecorded(recorded, failure: failure), force: true)
-        }
+        persist([update]) { failure in .snapshotRecorded(update, failure: failure) }
     }
 
     /// The record of a snapshot is durable: it is now the replica's current snapshot.

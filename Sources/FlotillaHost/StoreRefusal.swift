@@ -20,14 +20,18 @@ struct StoreRefusal {
     var resubmittedWrite: UInt64?
     var retryAtMilliseconds: UInt64
     var retryDelayMilliseconds: UInt64 = StoreRefusal.retryDelayMillisecondsInitial
+    /// Whether a resubmitted write got through: the store has room again.
+    var hasWritten = false
 
     init(reason: String, now: UInt64) {
         self.reason = reason
         retryAtMilliseconds = now + Self.retryDelayMillisecondsInitial
     }
 
-    /// Queues a round behind the others, keeping submission order.
+    /// Queues a round behind the others, keeping submission order (once: a round already
+    /// waiting stays where it is).
     mutating func wait(_ write: UInt64) {
+        guard !waitingWrites.contains(write) else { return }
         if let last = waitingWrites.last, last > write {
             waitingWrites.insert(write, at: waitingWrites.firstIndex { $0 > write } ?? waitingWrites.count)
         } else {

@@ -185,6 +185,7 @@ final class PeerLink: @unchecked Sendable {
         channelEstablished = false
         if !closed && wasEstablished {
             transport.report(HostEvent(carriesRaft ? .info : .debug, "lost the connection to peer at \(address)", peer: node))
+            if carriesRaft { transport.peerLost(node) }
         }
         let forwards = pendingForwards
         pendingForwards = [:]

@@ -101,6 +101,12 @@ public final class TCPTransport: HostTransport {
         guard peer != configuration.nodeID, peer != .none else { return }
         receiver.withLock { $0 }?.peerConnected(peer)
     }
+    /// An established connection with `peer` was lost: the host may wake shards it led.
+    func peerLost(_ peer: ReplicaID) {
+        guard peer != configuration.nodeID, peer != .none else { return }
+        receiver.withLock { $0 }?.peerLost(peer)
+    }
+
     public var clusterID: UInt64 { clusterIdentity.load(ordering: .acquiring) }
 
     /// Where messages from peers go; set before `start`.
