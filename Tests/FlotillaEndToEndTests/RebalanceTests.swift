@@ -143,11 +143,15 @@ final class RebalanceTests: EndToEndTestCase {
         var voters: [Int: Set<Int>] = [:]
         for shard in 1...shards {
             var status: [String: String] = [:]
-            try waitFor("shard \(shard) has a leader known to every host", timeout: 30) {
-                let leaders = hosts.map { Int($0.status(shard)["leader"] ?? "") ?? 0 }
-                status = hosts[0].status(shard)
+            var seen: [String] = []
+            let known = eventually(timeout: 30) {
+                let statuses = hosts.map { $0.status(shard) }
+                seen = zip(hosts, statuses).map { "host \($0.node): \($1["replica"] ?? "?")/\($1["role"] ?? "?") leader=\($1["leader"] ?? "?")" }
+                let leaders = statuses.map { Int($0["leader"] ?? "") ?? 0 }
+                status = statuses[0]
                 return Set(leaders).count == 1 && live.contains(leaders[0])
             }
+            try check(known, "shard \(shard) has a leader known to every host: \(seen)")
             let placed = idList(status["voters"])
             try checkEqual(placed.count, 3, "voters of shard \(shard): \(status)")
             try check(placed.isSubset(of: live), "voters of shard \(shard) are live hosts: \(status)")
