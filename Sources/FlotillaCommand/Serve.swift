@@ -209,6 +209,7 @@ struct Serve: AsyncParsableCommand {
             } else {
                 Self.onHangup { reloadLogger.notice("SIGHUP: no TLS files to reload") }
             }
+            router.startReplicaMover()
             let signal = await Self.waitForTermination()
             logger.notice("received \(signal): stopping")
             // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up

@@ -15,9 +15,22 @@ extension HostRequestRouter {
     /// shards themselves, not from the placement rule, so that it shows what the cluster has.
     /// Any shard that cannot be asked fails the whole answer with that shard's error: a
     /// partial count would look like an uneven spread.
+    ///
+    /// The hosts listed, the replica count and the moves pending come from the cluster map
+    /// (the meta shard); a cluster without one (restored from snapshots, or from before the
+    /// map) lists the members it was created with.
     func gatherPlacement(hops: UInt8, completion: @escaping Completion) {
+        route(.clusterMap, hops: hops) { answer in
+            var report = PlacementReport(hosts: self.runtime.seedMembers.keys, replicaCount: self.runtime.placement.replicaCount)
+            if case .value(let text) = answer, let map = ClusterMap(text: String(decoding: text, as: UTF8.self)) {
+                report = PlacementReport(hosts: map.listedHosts, replicaCount: map.replicaCount, movesPending: map.moves.count)
+            }
+            self.gatherPlacement(report, hops: hops, completion: completion)
+        }
+    }
+
+    private func gatherPlacement(_ report: PlacementReport, hops: UInt8, completion: @escaping Completion) {
         let shardCount = runtime.shardCount
-        let report = PlacementReport(hosts: runtime.seedMembers.keys, replicaCount: runtime.placement.replicaCount)
         let gathering = PlacementGathering(shardCount: shardCount, report: report, completion: completion)
         for _ in 0..<min(Int(shardCount), Self.placementStatusesInFlightMax) {
             askNextStatus(gathering, hops: hops)

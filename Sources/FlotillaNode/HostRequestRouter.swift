@@ -11,9 +11,11 @@ import Synchronization
 /// needs the shard's leader is carried out here when this host leads, and otherwise relayed
 /// (over the raft transport) to the leader this host knows, or, when it holds no replica of
 /// the shard, to the hosts placement put the shard on (the preferred leader first), then to
-/// the other members. A request is relayed at most twice, so relays never loop: in the common
-/// case a relay from a host without the shard reaches a holder in one hop, and the leader in
-/// at most two.
+/// the other members. A request is relayed at most three times, so relays never loop: in the
+/// common case a relay from a host without the shard reaches a holder in one hop, and the
+/// leader in at most two. The third is for a cluster whose replicas have moved: the first host
+/// tried may be one the shard removed, which relays to the members it last knew, whose
+/// follower then relays to the leader.
 ///
 /// Everything is callback-driven: a request is routed on the thread that read it (a client
 /// connection's event loop, or a peer connection's for a relayed request), handed to the
@@ -39,7 +41,9 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     let electionWaitMilliseconds: Int
     /// How long one relayed read waits for its answer before it is tried again.
     let readForwardTimeoutMilliseconds: Int
-    static let hopsMax: UInt8 = 2
+    /// The cluster map's mover, once started (`startReplicaMover`).
+    let replicaMover = Mutex<ReplicaMover?>(nil)
+    static let hopsMax: UInt8 = 3
     static let retryPauseMilliseconds: Int64 = 20
 
     public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000, readForwardTimeoutMilliseconds: Int = 1_500,
@@ -60,7 +64,10 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     }
 
     /// From now on every request is answered `SHUTTING_DOWN`.
-    public func beginShutdown() { stopping.store(true, ordering: .releasing) }
+    public func beginShutdown() {
+        stopping.store(true, ordering: .releasing)
+        replicaMover.withLock { $0?.stop() }
+    }
 
     var nodeHost: NodeHost { runtime.nodeHost }
     var nodeID: ReplicaID { runtime.options.nodeID }
@@ -138,6 +145,8 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
             }
         case .placement:
             gatherPlacement(hops: hops, completion: completion)
+        case .addHost, .rebalance, .drain, .clusterMap:
+            routeClusterMapRequest(request, hops: hops, deadline: deadline, completion: completion)
         case .replicaStatus(let number, let node):
             guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
             guard ReplicaID(node) != nodeID else { return route(.status(shard: number), hops: hops, completion: completion) }
@@ -355,7 +364,8 @@ extension ClientRequest {
     /// Requests that change nothing, and so may be carried out again when an answer is lost.
     var isRead: Bool {
         switch self {
-        case .get, .staleGet, .status, .replicaStatus, .shard, .ping, .timeToLive, .scan, .keyCount, .shardCount, .placement: return true
+        case .get, .staleGet, .status, .replicaStatus, .shard, .ping, .timeToLive, .scan, .keyCount, .shardCount, .placement,
+             .clusterMap: return true
         default: return false
         }
     }

@@ -67,6 +67,8 @@ public final class HostRuntime: @unchecked Sendable {
     /// shard. The shards' memberships are the truth once they change; this is where to look
     /// first for a shard this host does not hold, and what `PLACEMENT` reports against.
     public let placement: RendezvousPlacement
+    /// Where the host's events go (the replica mover reports its moves there too).
+    public let events: HostEventSink
 
     static let shardCountFile = "shard-count"
     static let seedMembersFile = "seed-members"
@@ -103,6 +105,7 @@ public final class HostRuntime: @unchecked Sendable {
     private init(options: Options, store: LogStore, listenHost: String, listenPort: Int, events: @escaping HostEventSink) throws {
         self.options = options
         self.store = store
+        self.events = events
         let hostStore = LMDBHostLogStore(store: store)
         let existing = try hostStore.loadReplicas()
         let shardCountPath = options.dataDirectory + "/" + Self.shardCountFile
@@ -212,6 +215,12 @@ public final class HostRuntime: @unchecked Sendable {
                 let membership = Membership(voters: Dictionary(uniqueKeysWithValues: voters.map { ($0, options.members[$0]!) }))
                 try nodeHost.bootstrapShard(shard, membership: membership)
             }
+            // The meta shard (the cluster map) on up to three of the members, chosen alike by all.
+            let metaVoters = MetaShard.voters(members: options.members.keys)
+            if metaVoters.contains(options.nodeID) && !present.contains(MetaShard.id) {
+                let membership = Membership(voters: Dictionary(uniqueKeysWithValues: metaVoters.map { ($0, options.members[$0]!) }))
+                try nodeHost.bootstrapShard(MetaShard.id, membership: membership)
+            }
             // One summary line for every shard's initial membership (the changes each replica
             // applies from its bootstrap log are logged at debug).
             if creationPlacement.placesEveryMemberEverywhere {
@@ -219,8 +228,8 @@ public final class HostRuntime: @unchecked Sendable {
             } else {
                 events(HostEvent(.notice, "bootstrapped \(placedHere) of \(options.shardCount) shards, each placed on \(creationPlacement.replicaCount) of the \(options.members.count) members"))
             }
-        } else if !existing.isEmpty {
-            events(HostEvent(.notice, "recovered \(existing.count) replicas of \(shardCount) shards from \(options.dataDirectory)"))
+        } else if existing.contains(where: { $0.shard != MetaShard.id }) {
+            events(HostEvent(.notice, "recovered \(existing.filter { $0.shard != MetaShard.id }.count) replicas of \(shardCount) shards from \(options.dataDirectory)"))
         }
         if firstBoot {
             try (options.join ? "join\n" : "\(options.shardCount)\n").write(toFile: shardCountPath, atomically: true, encoding: .utf8)

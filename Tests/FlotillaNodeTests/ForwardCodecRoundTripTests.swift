@@ -36,6 +36,10 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .keyCount: return "keyCount"
         case .shardCount: return "shardCount"
         case .placement: return "placement"
+        case .addHost: return "addHost"
+        case .rebalance: return "rebalance"
+        case .drain: return "drain"
+        case .clusterMap: return "clusterMap"
         }
     }
 
