@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "flotilla-host-benchmark", targets: ["FlotillaHostBenchmark"]),
         .library(name: "FlotillaLogStore", targets: ["FlotillaLogStore"]),
         .executable(name: "flotilla-logstore-benchmark", targets: ["FlotillaLogStoreBenchmark"]),
+        .executable(name: "flotilla-placement-model", targets: ["FlotillaPlacementModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
@@ -37,6 +38,13 @@ let package = Package(
         ]),
         .testTarget(name: "FlotillaRaftTests", dependencies: ["FlotillaRaft"]),
         .testTarget(name: "FlotillaSimulationTests", dependencies: ["FlotillaSimulation", "FlotillaRaft"]),
+        // Which hosts hold each shard: rendezvous hashing of shard and node id, pure (it knows
+        // the Raft identifiers and nothing else of ours), and the model that measures it.
+        .target(name: "FlotillaPlacement", dependencies: ["FlotillaRaft"]),
+        .executableTarget(name: "FlotillaPlacementModel", dependencies: [
+            "FlotillaPlacement", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "FlotillaPlacementTests", dependencies: ["FlotillaPlacement", "FlotillaRaft"]),
         // The NodeHost: many shards per process, the key-value state machine, snapshots.
         // Naming threads for the kernel (perf, top), shared by the host and the log store.
         .target(name: "FlotillaThreads"),
@@ -142,7 +150,7 @@ let package = Package(
         ]),
         // A running host assembled: the LMDB store behind the NodeHost, first boot, restore.
         .target(name: "FlotillaNode", dependencies: [
-            "FlotillaHost", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport", "FlotillaServer", "FlotillaTLS",
+            "FlotillaHost", "FlotillaPlacement", "FlotillaLogStore", "FlotillaRaft", "FlotillaTransport", "FlotillaServer", "FlotillaTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

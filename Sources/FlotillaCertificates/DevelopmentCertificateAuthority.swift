@@ -69,16 +69,24 @@ public struct DevelopmentCertificateAuthority: Sendable {
             throw DevelopmentCertificateError.invalidParameter("a host certificate needs at least one address")
         }
         try Self.checkValidity(days: validityDays)
+        let names = Self.removingDuplicates(addresses).map(\.generalName)
+        return try issueLeafCertificate(commonName: Self.hostCommonName(number), usages: [.serverAuth, .clientAuth],
+                                        alternativeNames: names, now: now, validityDays: validityDays)
+    }
+
+    /// A leaf certificate this CA signs, with a fresh P-256 key: no CA rights, ECDHE key usages
+    /// (ECDHE key exchange signs with the key, digitalSignature; keyAgreement covers clients
+    /// that check for it on an EC key), the given extended key usages, and the subject
+    /// alternative names if any.
+    private func issueLeafCertificate(commonName: String, usages: [ExtendedKeyUsage.Usage], alternativeNames: [GeneralName],
+                                      now: Date, validityDays: Int) throws -> IssuedCertificate {
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let publicKey = key.publicKey
-        let names = Self.removingDuplicates(addresses).map(\.generalName)
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
-            // ECDHE key exchange signs with the key (digitalSignature); keyAgreement covers
-            // clients that check for it on an EC key.
             Critical(KeyUsage(digitalSignature: true, keyAgreement: true))
-            try ExtendedKeyUsage([.serverAuth, .clientAuth])
-            SubjectAlternativeNames(names)
+            try ExtendedKeyUsage(usages)
+            if !alternativeNames.isEmpty { SubjectAlternativeNames(alternativeNames) }
             SubjectKeyIdentifier(hash: publicKey)
             AuthorityKeyIdentifier(keyIdentifier: SubjectKeyIdentifier(hash: authority.certificate.publicKey).keyIdentifier)
         }
@@ -89,7 +97,7 @@ public struct DevelopmentCertificateAuthority: Sendable {
             notValidBefore: now.addingTimeInterval(-Self.backdating),
             notValidAfter: now.addingTimeInterval(Self.seconds(days: validityDays)),
             issuer: authority.certificate.subject,
-            subject: try DistinguishedName { CommonName(Self.hostCommonName(number)) },
+            subject: try DistinguishedName { CommonName(commonName) },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: extensions,
             issuerPrivateKey: authority.privateKey)
@@ -110,27 +118,8 @@ public struct DevelopmentCertificateAuthority: Sendable {
     ) throws -> IssuedCertificate {
         guard number >= 1 else { throw DevelopmentCertificateError.invalidParameter("client numbers start at 1, got \(number)") }
         try Self.checkValidity(days: validityDays)
-        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let publicKey = key.publicKey
-        let extensions = try Certificate.Extensions {
-            Critical(BasicConstraints.notCertificateAuthority)
-            Critical(KeyUsage(digitalSignature: true, keyAgreement: true))
-            try ExtendedKeyUsage([.clientAuth])
-            SubjectKeyIdentifier(hash: publicKey)
-            AuthorityKeyIdentifier(keyIdentifier: SubjectKeyIdentifier(hash: authority.certificate.publicKey).keyIdentifier)
-        }
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-Self.backdating),
-            notValidAfter: now.addingTimeInterval(Self.seconds(days: validityDays)),
-            issuer: authority.certificate.subject,
-            subject: try DistinguishedName { CommonName(Self.clientCommonName(number)) },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: extensions,
-            issuerPrivateKey: authority.privateKey)
-        return IssuedCertificate(certificate: certificate, privateKey: key)
+        return try issueLeafCertificate(commonName: Self.clientCommonName(number), usages: [.clientAuth],
+                                        alternativeNames: [], now: now, validityDays: validityDays)
     }
 
     /// Every file of a development set: the CA's certificate and key, then each host's, then each

@@ -19,6 +19,9 @@ struct Restore: ParsableCommand {
     @Option(name: .customLong("members"), help: "The restored cluster's voters, ID=HOST:PORT,...")
     var members: String
 
+    @Option(name: .customLong("replicas"), help: "Voters per shard, placed over the --members as `flotilla serve --replicas` places them (every member when there are fewer).")
+    var replicas = 3
+
     @Argument(help: "Exported snapshot files, one per shard.")
     var files: [String]
 
@@ -38,26 +41,34 @@ struct Restore: ParsableCommand {
             } else {
                 createdDirectory = true
             }
+            guard replicas >= 1 else { throw HostRuntimeError.invalidOption("--replicas must be at least 1") }
             let snapshots = try ClusterRestore.validate(files: files)
-            let clusterID = ClusterRestore.restoredClusterID(snapshots, members: memberList)
+            let shardCount = snapshots.first!.header.shardCount
+            let placement = RestoredDataDirectory.placement(node: ReplicaID(nodeID), members: memberList,
+                                                            replicaCount: replicas, shardCount: shardCount)
+            let clusterID = ClusterRestore.restoredClusterID(snapshots, members: memberList, replicaCount: placement?.replicaCount)
             let store: LogStore
             do {
                 store = try LogStore(directory: dataDirectory, configuration: LogStoreConfiguration(nodeID: nodeID, clusterID: clusterID))
             } catch {
                 throw HostRuntimeError.dataDirectory("\(error)")
             }
+            let restored: [ShardID]
             do {
-                _ = try ClusterRestore.restore(snapshots, members: memberList, store: LMDBHostLogStore(store: store),
-                                               snapshotDirectory: dataDirectory + "/snapshots")
-                try "\(snapshots.first!.header.shardCount)\n".write(toFile: dataDirectory + "/shard-count", atomically: true, encoding: .utf8)
+                restored = try ClusterRestore.restore(snapshots, members: memberList, placement: placement,
+                                                      store: LMDBHostLogStore(store: store),
+                                                      snapshotDirectory: dataDirectory + "/snapshots").shards
+                try RestoredDataDirectory.finish(directory: dataDirectory, shardCount: shardCount, replicaCount: replicas, members: memberList)
                 store.close()
             } catch {
                 store.close()
                 if createdDirectory { try? manager.removeItem(atPath: dataDirectory) } else { Self.empty(dataDirectory) }
                 throw error
             }
-            let keys = snapshots.reduce(0) { $0 + $1.stateMachine.count }
-            print("restored \(snapshots.count) shards (\(keys) keys) into \(dataDirectory) for node \(nodeID), cluster \(String(clusterID, radix: 16))")
+            let held = Set(restored)
+            let keys = snapshots.filter { held.contains($0.header.shard) }.reduce(0) { $0 + $1.stateMachine.count }
+            let share = restored.count == snapshots.count ? "" : " (of \(snapshots.count), each on \(placement?.replicaCount ?? memberList.count) of the \(memberList.count) members)"
+            print("restored \(restored.count) shards\(share) (\(keys) keys) into \(dataDirectory) for node \(nodeID), cluster \(String(clusterID, radix: 16))")
             print("start it with: flotilla serve --node-id \(nodeID) --data-dir \(dataDirectory) --raft-addr \(memberList[ReplicaID(nodeID)]!) --client-addr HOST:PORT")
         } catch let error as HostRuntimeError {
             FileHandle.standardError.write(Data("flotilla restore: \(error)\n".utf8))

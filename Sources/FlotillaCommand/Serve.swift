@@ -31,11 +31,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("redis-addr"), help: "Where the Redis protocol (RESP2) is served, or 'none' (default: the --client-addr host, its port + 78).")
     var redisAddress: String?
 
-    @Option(name: .customLong("members"), help: "The initial voters, ID=HOST:PORT,... (first boot only; default: this host alone).")
+    @Option(name: .customLong("members"), help: "The initial hosts, ID=HOST:PORT,... (first boot only; default: this host alone); each shard's voters are --replicas of them.")
     var members: String?
 
     @Option(name: .customLong("shards"), help: "Number of shards at creation (first boot only).")
     var shards: UInt64 = 16
+
+    @Option(name: .customLong("replicas"),
+            help: "Voters per shard at creation, placed over the --members by rendezvous hashing (first boot only; default: 3, or every member when there are fewer).")
+    var replicas = 3
 
     @Flag(name: .customLong("join"), help: "First boot of a host an existing cluster will add with ADD-OBSERVER.")
     var join = false
@@ -82,6 +86,7 @@ struct Serve: AsyncParsableCommand {
     /// is reported as such (and not as a bad `--members`, which defaults to this node id).
     func validate() throws {
         guard nodeID > 0 else { throw ValidationError("--node-id must be a positive integer, not \(nodeID)") }
+        guard replicas >= 1 else { throw ValidationError("--replicas must be at least 1, not \(replicas)") }
         do {
             let files = try TLSFiles.fromFlags(certificate: tlsCertificate, key: tlsKey, ca: tlsCA)
             if clientTLS && files == nil { throw ValidationError("--client-tls needs --tls-cert, --tls-key and --tls-ca") }
@@ -113,6 +118,7 @@ struct Serve: AsyncParsableCommand {
             }
             var options = HostRuntime.Options(nodeID: ReplicaID(nodeID), dataDirectory: dataDirectory, raftAddress: raftAddress,
                                               members: memberList, shardCount: shards, join: join)
+            options.replicaCount = replicas
             options.tickMilliseconds = tickMilliseconds
             options.snapshotEveryEntries = snapshotEveryEntries
             options.storeSizeBytesMax = storeSizeMax.bytes
@@ -203,6 +209,7 @@ struct Serve: AsyncParsableCommand {
             } else {
                 Self.onHangup { reloadLogger.notice("SIGHUP: no TLS files to reload") }
             }
+            router.startReplicaMover()
             let signal = await Self.waitForTermination()
             logger.notice("received \(signal): stopping")
             // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up

@@ -12,10 +12,13 @@ public enum ClusterIdentity {
         return hash == 0 ? 1 : hash
     }
 
-    /// The identity of a cluster created by first boot with these members and shard count.
-    public static func forNewCluster(members: [ReplicaID: String], shardCount: UInt64) -> UInt64 {
+    /// The identity of a cluster created by first boot with these members and shard count, and
+    /// the replica count when shards are placed on fewer than all members (nil: on every member,
+    /// which gives the identity such clusters had before placement).
+    public static func forNewCluster(members: [ReplicaID: String], shardCount: UInt64, replicaCount: Int? = nil) -> UInt64 {
         var text = "cluster:\(shardCount)"
         for member in members.keys.sorted() { text += ":\(member)=\(members[member]!)" }
+        if let replicaCount { text += ":replicas=\(replicaCount)" }
         return derive(from: text)
     }
 }

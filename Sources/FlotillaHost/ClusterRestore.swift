@@ -56,24 +56,38 @@ public enum ClusterRestore {
         return snapshots.sorted { $0.header.shard < $1.header.shard }
     }
 
-    /// The new cluster's identity: the same on every host given the same files and members.
-    public static func restoredClusterID(_ snapshots: [ValidatedSnapshot], members: [ReplicaID: String]) -> UInt64 {
+    /// The new cluster's identity: the same on every host given the same files, members and
+    /// replica count. The count is part of it only when shards sit on fewer than all members
+    /// (`replicaCount` non-nil), so hosts restored with different `--replicas`, which would
+    /// place the shards differently, refuse each other.
+    public static func restoredClusterID(_ snapshots: [ValidatedSnapshot], members: [ReplicaID: String],
+                                         replicaCount: Int? = nil) -> UInt64 {
         var text = "restore:\(snapshots.first?.header.clusterID ?? 0)"
         for snapshot in snapshots {
             text += ":\(snapshot.header.shard)@\(snapshot.header.metadata.index)/\(snapshot.header.metadata.term)"
         }
         for member in members.keys.sorted() { text += ":\(member)=\(members[member]!)" }
+        if let replicaCount { text += ":replicas=\(replicaCount)" }
         return ClusterIdentity.derive(from: text)
     }
 
-    /// Writes the restored replicas of every shard into `store`, with their snapshot files
-    /// under `snapshotDirectory`. Returns the new cluster identity.
+    /// Writes the restored replicas into `store`, with their snapshot files under
+    /// `snapshotDirectory`: of every shard, or, with `placement`, of the shards it places on
+    /// `node`, each with the voters it places there. Returns the new cluster identity and the
+    /// shards restored.
     public static func restore(_ snapshots: [ValidatedSnapshot], members: [ReplicaID: String],
-                               store: any HostLogStore, snapshotDirectory: String) throws -> UInt64 {
+                               placement: RestorePlacement? = nil, store: any HostLogStore,
+                               snapshotDirectory: String) throws -> (clusterID: UInt64, shards: [ShardID]) {
         guard !members.isEmpty else { throw RestoreError.invalidSet("no members given") }
-        let clusterID = restoredClusterID(snapshots, members: members)
+        let clusterID = restoredClusterID(snapshots, members: members, replicaCount: placement?.replicaCount)
         var updates: [ReplicaLogUpdate] = []
         for snapshot in snapshots {
+            var members = members
+            if let placement {
+                let voters = Set(placement.voters(snapshot.header.shard))
+                guard voters.contains(placement.node) else { continue }
+                members = members.filter { voters.contains($0.key) }
+            }
             let old = snapshot.header.metadata
             let index = old.index.next
             let term = old.term.next
@@ -94,6 +108,6 @@ public enum ClusterRestore {
             updates.append(update)
         }
         try store.persist(updates)
-        return clusterID
+        return (clusterID, updates.map(\.shard))
     }
 }

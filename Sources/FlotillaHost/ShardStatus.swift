@@ -41,11 +41,13 @@ public struct ShardStatus: Sendable, Equatable {
         self.shardCount = shardCount
     }
 
-    /// `name=value` pairs, as the line protocol prints them.
+    /// `name=value` pairs, as the line protocol prints them. `removed` lists the replicas ever
+    /// removed, which the shard never admits again: a rebalance plans around them.
     public var line: String {
         let voters = membership.voters.map(\.description).joined(separator: ",")
         let observers = membership.observers.map(\.description).joined(separator: ",")
+        let removed = membership.removedSorted.map(\.description).joined(separator: ",")
         let lag = lagEntries.keys.sorted().map { "\($0):\(lagEntries[$0]!)" }.joined(separator: ",")
-        return "shard=\(shard) replica=\(replica) role=\(role) leader=\(leader) term=\(term) commit=\(commit) applied=\(applied) last=\(last) snapshot=\(snapshot) voters=\(voters) observers=\(observers) keys=\(keys) quiet=\(quiet) lag=\(lag) shards=\(shardCount)"
+        return "shard=\(shard) replica=\(replica) role=\(role) leader=\(leader) term=\(term) commit=\(commit) applied=\(applied) last=\(last) snapshot=\(snapshot) voters=\(voters) observers=\(observers) keys=\(keys) quiet=\(quiet) lag=\(lag) shards=\(shardCount) removed=\(removed)"
     }
 }

@@ -590,6 +590,12 @@ final class StepWorker: @unchecked Sendable {
 
     /// Hands a round's write to the store; its outcome comes back as a `persisted` item.
     private func submit(_ write: UInt64, _ updates: [ReplicaLogUpdate]) {
+        persist(updates) { failure in .persisted(write, failure: failure) }
+    }
+
+    /// Writes through the store in this worker's order; `outcome` makes the item that reports
+    /// it (nil: durable; `failStopMarker`: the store failed for good).
+    private func persist(_ updates: [ReplicaLogUpdate], outcome: @escaping @Sendable (String?) -> WorkItem) {
         let queue = self.queue
         let context = self.context
         context.store.persist(updates, from: id) { result in
@@ -598,12 +604,12 @@ final class StepWorker: @unchecked Sendable {
                 if let fatal = error as? HostStoreFailure {
                     // Stop at once, from the writer's thread: the worker must not retry.
                     context.failStop(fatal.description)
-                    queue.push(.persisted(write, failure: Self.failStopMarker), force: true)
+                    queue.push(outcome(Self.failStopMarker), force: true)
                     return
                 }
                 failure = "\(error)"
             }
-            queue.push(.persisted(write, failure: failure), force: true)
+            queue.push(outcome(failure), force: true)
         }
     }
 
@@ -1041,22 +1047,8 @@ final class StepWorker: @unchecked Sendable {
             return
         }
         snapshotRecordsInFlight += 1
-        let queue = self.queue
-        let context = self.context
-        let recorded = update
         replica.writesInFlight += 1
-        context.store.persist([update], from: id) { result in
-            var failure: String?
-            if case .failure(let error) = result {
-                if let fatal = error as? HostStoreFailure {
-                    context.failStop(fatal.description)
-                    queue.push(.snapshotRecorded(recorded, failure: Self.failStopMarker), force: true)
-                    return
-                }
-                failure = "\(error)"
-            }
-            queue.push(.snapshotRecorded(recorded, failure: failure), force: true)
-        }
+        persist([update]) { failure in .snapshotRecorded(update, failure: failure) }
     }
 
     /// The record of a snapshot is durable: it is now the replica's current snapshot.

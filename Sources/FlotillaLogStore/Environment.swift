@@ -19,6 +19,7 @@ final class Environment: @unchecked Sendable {
     private(set) var entries: MDB_dbi = 0
     private(set) var replicas: MDB_dbi = 0
     private(set) var host: MDB_dbi = 0
+    private(set) var state: MDB_dbi = 0
     /// Whether the databases existed before this open.
     private(set) var existed = false
     /// Written by the writer thread only (and read by it and by `close`).
@@ -36,7 +37,7 @@ final class Environment: @unchecked Sendable {
         pthread_rwlock_init(gate, nil)
         mapSizeBytes = configuration.mapSizeBytesInitial
         do {
-            try LMDBFailure.check(mdb_env_set_maxdbs(handle, 4), "mdb_env_set_maxdbs")
+            try LMDBFailure.check(mdb_env_set_maxdbs(handle, 8), "mdb_env_set_maxdbs")
             try LMDBFailure.check(mdb_env_set_maxreaders(handle, UInt32(configuration.readersMax)), "mdb_env_set_maxreaders")
             try LMDBFailure.check(mdb_env_set_mapsize(handle, configuration.mapSizeBytesInitial), "mdb_env_set_mapsize")
             let flags = UInt32(MDB_NOTLS) | UInt32(MDB_NOMETASYNC)
@@ -100,6 +101,8 @@ final class Environment: @unchecked Sendable {
             entries = database
             try LMDBFailure.check(mdb_dbi_open(transaction.handle, "replicas", UInt32(MDB_CREATE), &database), "mdb_dbi_open replicas")
             replicas = database
+            try LMDBFailure.check(mdb_dbi_open(transaction.handle, "state", UInt32(MDB_CREATE), &database), "mdb_dbi_open state")
+            state = database
             try commit(transaction)
             try sync()
         } catch {

@@ -44,6 +44,7 @@ public final class LogStore: @unchecked Sendable {
         do {
             environment = try Environment(path: directory, configuration: configuration)
             identity = try LogStore.establishIdentity(environment, configuration)
+            try LogStore.abandonInterruptedInstalls(environment)
         } catch {
             lock.release()
             throw error
@@ -135,6 +136,10 @@ public final class LogStore: @unchecked Sendable {
     /// The size of the LMDB data file. It never shrinks (LMDB reuses freed pages), but with
     /// compaction it stops growing.
     public var fileSizeBytes: Int { environment.fileSizeBytes() }
+
+    /// The end of the last page LMDB has used: what the store occupies. The file is larger by
+    /// the space reserved ahead of commits (`DataFileReservation`).
+    public var usedBytes: Int { environment.usedBytes() }
 
     /// Checks (or, for a new data dir, records) format version, node id and cluster id.
     private static func establishIdentity(_ environment: Environment, _ configuration: LogStoreConfiguration) throws -> HostIdentity {

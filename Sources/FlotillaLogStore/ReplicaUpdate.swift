@@ -12,6 +12,7 @@ import FlotillaRaft
 /// 3. `entries`: appended; the first one's index must lie in `firstIndex...lastIndex + 1` and any
 ///    entry held at or after it is dropped first (the conflicting suffix Raft overwrites).
 /// 4. `hardState`, `snapshot`, `record`: replaced when present.
+/// 5. `state`: the key-value state's changes and applied position (`StateUpdate`).
 public struct ReplicaUpdate: Sendable, Equatable {
     public var shard: ShardID
     public var replica: ReplicaID
@@ -21,11 +22,12 @@ public struct ReplicaUpdate: Sendable, Equatable {
     public var hardState: StoredHardState?
     public var snapshot: StoredSnapshotRecord?
     public var record: StoredReplicaRecord?
+    public var state: StateUpdate?
 
     public init(
         shard: ShardID, replica: ReplicaID, removesReplica: Bool = false, compaction: LogPosition? = nil,
         entries: [StoredEntry] = [], hardState: StoredHardState? = nil, snapshot: StoredSnapshotRecord? = nil,
-        record: StoredReplicaRecord? = nil
+        record: StoredReplicaRecord? = nil, state: StateUpdate? = nil
     ) {
         self.shard = shard
         self.replica = replica
@@ -35,6 +37,7 @@ public struct ReplicaUpdate: Sendable, Equatable {
         self.hardState = hardState
         self.snapshot = snapshot
         self.record = record
+        self.state = state
     }
 
     /// The bytes this update adds to the store, roughly: what queue and batch limits count.
@@ -42,6 +45,7 @@ public struct ReplicaUpdate: Sendable, Equatable {
         var total = 64 + (snapshot?.membership.count ?? 0) + (snapshot?.fileName?.utf8.count ?? 0)
         total += record?.payload.count ?? 0
         for entry in entries { total += entry.payload.count + ReplicaUpdate.entryOverheadBytes }
+        total += state?.sizeBytes ?? 0
         return total
     }
 

@@ -11,6 +11,7 @@ extension StoreView {
             throw LogStoreError.clusterIDMismatch(stored: stored, requested: clusterID)
         }
         for update in batch.updates {
+            if let state = update.state { try validate(state, update.shard, update.replica) }
             guard let first = update.entries.first else { continue }
             var bounds = update.removesReplica ? LogBounds.empty : try self.bounds(update.shard, update.replica)
             if let compaction = update.compaction, compaction.index > bounds.compacted.index {
@@ -41,6 +42,7 @@ extension StoreView {
         let shard = update.shard
         let replica = update.replica
         if update.removesReplica {
+            try retireState(shard, replica)
             try deleteEntries(shard, replica, from: .zero, through: LogIndex(.max))
             for kind in StoreKey.Kind.allCases {
                 try transaction.delete(environment.replicas, StoreKey.replica(shard, replica, kind))
@@ -60,6 +62,10 @@ extension StoreView {
         }
         if let record = update.record {
             try transaction.put(environment.replicas, StoreKey.replica(shard, replica, .record), record.encoded())
+            try startState(shard, replica)
+        }
+        if let state = update.state {
+            try apply(state, shard, replica)
         }
     }
 

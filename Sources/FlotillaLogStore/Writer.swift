@@ -39,6 +39,8 @@ final class Writer: @unchecked Sendable {
     private var refusedStreams: [WriteStream: LogStoreError] = [:]
     /// Writer thread only.
     private var reservation = DataFileReservation()
+    /// Rows of replaced or removed states deleted per write transaction.
+    static let retiredRowsPerTransaction = 2048
 
     init(environment: Environment, configuration: LogStoreConfiguration) {
         self.environment = environment
@@ -239,6 +241,15 @@ final class Writer: @unchecked Sendable {
         } catch {
             environment.abort(transaction)
             throw error
+        }
+        if !accepted.isEmpty {
+            do {
+                // Replaced and removed states go a bounded slice per transaction.
+                _ = try StoreView(transaction: transaction, environment: environment).sweepRetiredState(limit: Self.retiredRowsPerTransaction)
+            } catch {
+                environment.abort(transaction)
+                throw error
+            }
         }
         if accepted.isEmpty {
             environment.abort(transaction)

@@ -38,6 +38,11 @@ enum ForwardCodec {
         case .keyCount(let shard): writer.write(UInt8(23)); writer.write(shard)
         case .shardCount: writer.write(UInt8(24))
         case .replicaStatus(let shard, let node): writer.write(UInt8(25)); writer.write(shard); writer.write(node)
+        case .placement: writer.write(UInt8(26))
+        case .addHost(let node, let address): writer.write(UInt8(27)); writer.write(node); writer.writeString(address)
+        case .rebalance: writer.write(UInt8(28))
+        case .drain(let node): writer.write(UInt8(29)); writer.write(node)
+        case .clusterMap: writer.write(UInt8(30))
         }
         return writer.bytes
     }
@@ -82,6 +87,11 @@ enum ForwardCodec {
         case 23: request = .keyCount(shard: try reader.readUInt64())
         case 24: request = .shardCount
         case 25: request = .replicaStatus(shard: try reader.readUInt64(), node: try reader.readUInt64())
+        case 26: request = .placement
+        case 27: request = .addHost(node: try reader.readUInt64(), address: try reader.readString())
+        case 28: request = .rebalance
+        case 29: request = .drain(node: try reader.readUInt64())
+        case 30: request = .clusterMap
         case let tag: throw .invalid("forwarded request tag \(tag)")
         }
         return (request, hops)

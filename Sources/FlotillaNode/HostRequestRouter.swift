@@ -1,5 +1,6 @@
 import Dispatch
 import FlotillaHost
+import FlotillaPlacement
 import FlotillaRaft
 import FlotillaServer
 import FlotillaTransport
@@ -8,8 +9,13 @@ import Synchronization
 
 /// Answers line-protocol requests on one host. Any host answers any key: a request that
 /// needs the shard's leader is carried out here when this host leads, and otherwise relayed
-/// (over the raft transport) to the leader this host knows, or to a member when it holds no
-/// replica of the shard. A request is relayed at most twice, so relays never loop.
+/// (over the raft transport) to the leader this host knows, or, when it holds no replica of
+/// the shard, to the hosts placement put the shard on (the preferred leader first), then to
+/// the other members. A request is relayed at most three times, so relays never loop: in the
+/// common case a relay from a host without the shard reaches a holder in one hop, and the
+/// leader in at most two. The third is for a cluster whose replicas have moved: the first host
+/// tried may be one the shard removed, which relays to the members it last knew, whose
+/// follower then relays to the leader.
 ///
 /// Everything is callback-driven: a request is routed on the thread that read it (a client
 /// connection's event loop, or a peer connection's for a relayed request), handed to the
@@ -35,7 +41,9 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     let electionWaitMilliseconds: Int
     /// How long one relayed read waits for its answer before it is tried again.
     let readForwardTimeoutMilliseconds: Int
-    static let hopsMax: UInt8 = 2
+    /// The cluster map's mover, once started (`startReplicaMover`).
+    let replicaMover = Mutex<ReplicaMover?>(nil)
+    static let hopsMax: UInt8 = 3
     static let retryPauseMilliseconds: Int64 = 20
 
     public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000, readForwardTimeoutMilliseconds: Int = 1_500,
@@ -56,7 +64,10 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     }
 
     /// From now on every request is answered `SHUTTING_DOWN`.
-    public func beginShutdown() { stopping.store(true, ordering: .releasing) }
+    public func beginShutdown() {
+        stopping.store(true, ordering: .releasing)
+        replicaMover.withLock { $0?.stop() }
+    }
 
     var nodeHost: NodeHost { runtime.nodeHost }
     var nodeID: ReplicaID { runtime.options.nodeID }
@@ -127,7 +138,15 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
                 }
                 return
             }
-            relay(request, shard: shard, to: nil, hops: hops, deadline: deadline, completion: completion)
+            // No replica here: a host holding one answers, and the leader it names describes
+            // the shard when it can (SPEC: forwarded to the leader).
+            relay(request, shard: shard, to: nil, hops: hops, deadline: deadline) { response in
+                self.askLeaderNamed(in: response, shard: shard, hops: hops, completion: completion)
+            }
+        case .placement:
+            gatherPlacement(hops: hops, completion: completion)
+        case .addHost, .rebalance, .drain, .clusterMap:
+            routeClusterMapRequest(request, hops: hops, deadline: deadline, completion: completion)
         case .replicaStatus(let number, let node):
             guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
             guard ReplicaID(node) != nodeID else { return route(.status(shard: number), hops: hops, completion: completion) }
@@ -264,7 +283,12 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
         }
         var candidates: [ReplicaID] = []
         if let node { candidates.append(node) }
-        let known = nodeHost.members(of: shard).keys.sorted() + runtime.seedMembers.keys.sorted()
+        // The shard's members as this host knows them, then the hosts placement put it on
+        // (its preferred leader first), then every other seed member, highest rendezvous
+        // weight first.
+        let placement = runtime.placement
+        let known = nodeHost.members(of: shard).keys.sorted() + placement.voters(of: shard) + placement.ranking(of: shard)
+            + runtime.seedMembers.keys.sorted()
         for member in known where member != nodeID && !candidates.contains(member) { candidates.append(member) }
         guard !candidates.isEmpty else {
             completion(.error(.unknownShard, "shard \(shard) is not hosted here and no other host is known"))
@@ -340,7 +364,8 @@ extension ClientRequest {
     /// Requests that change nothing, and so may be carried out again when an answer is lost.
     var isRead: Bool {
         switch self {
-        case .get, .staleGet, .status, .replicaStatus, .shard, .ping, .timeToLive, .scan, .keyCount, .shardCount: return true
+        case .get, .staleGet, .status, .replicaStatus, .shard, .ping, .timeToLive, .scan, .keyCount, .shardCount, .placement,
+             .clusterMap: return true
         default: return false
         }
     }

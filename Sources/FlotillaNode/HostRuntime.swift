@@ -1,5 +1,6 @@
 import FlotillaHost
 import FlotillaLogStore
+import FlotillaPlacement
 import FlotillaRaft
 import FlotillaTLS
 import FlotillaTransport
@@ -19,6 +20,10 @@ public final class HostRuntime: @unchecked Sendable {
         public var members: [ReplicaID: String]
         public var shardCount: UInt64
         public var join: Bool
+        /// Voters per shard at creation (`--replicas`), placed over the members by rendezvous
+        /// hashing; capped at the number of members, so with three or fewer every member holds
+        /// every shard.
+        public var replicaCount: Int = 3
         public var tickMilliseconds: Int = 50
         public var snapshotEveryEntries: UInt64 = 10_000
         /// Step workers (`--workers`): one per two cores. Measured on 2 cores with three hosts
@@ -58,15 +63,25 @@ public final class HostRuntime: @unchecked Sendable {
     /// The cluster's voters as given at first boot, for reaching someone when this host holds
     /// no replica of a shard.
     public let seedMembers: [ReplicaID: String]
+    /// Where the shards were placed at first boot: `--replicas` of the seed members for each
+    /// shard. The shards' memberships are the truth once they change; this is where to look
+    /// first for a shard this host does not hold, and what `PLACEMENT` reports against.
+    public let placement: RendezvousPlacement
+    /// Where the host's events go (the replica mover reports its moves there too).
+    public let events: HostEventSink
 
     static let shardCountFile = "shard-count"
     static let seedMembersFile = "seed-members"
+    /// The `--replicas` of first boot. A data dir from before placement has none: every seed
+    /// member was a voter of every shard then.
+    static let replicaCountFile = "replica-count"
 
     /// `events` receives one event per thing that happened (an election, a membership change,
     /// a snapshot, a peer connected or lost), never one per request.
     public static func open(_ options: Options, events: @escaping HostEventSink) throws -> HostRuntime {
         guard options.nodeID.rawValue > 0 else { throw HostRuntimeError.invalidOption("--node-id must be a positive integer") }
         guard options.shardCount > 0, options.shardCount <= 65_536 else { throw HostRuntimeError.invalidOption("--shards must be 1...65536") }
+        guard options.replicaCount >= 1 else { throw HostRuntimeError.invalidOption("--replicas must be at least 1") }
         guard let (host, port) = splitHostPort(options.raftAddress) else {
             throw HostRuntimeError.invalidOption("--raft-addr '\(options.raftAddress)' is not HOST:PORT")
         }
@@ -90,6 +105,7 @@ public final class HostRuntime: @unchecked Sendable {
     private init(options: Options, store: LogStore, listenHost: String, listenPort: Int, events: @escaping HostEventSink) throws {
         self.options = options
         self.store = store
+        self.events = events
         let hostStore = LMDBHostLogStore(store: store)
         let existing = try hostStore.loadReplicas()
         let shardCountPath = options.dataDirectory + "/" + Self.shardCountFile
@@ -102,13 +118,28 @@ public final class HostRuntime: @unchecked Sendable {
         let firstBoot = recorded == nil
         var clusterID = store.identity.clusterID
         var members = options.members
-        if firstBoot {
-            if !options.join {
-                guard members[options.nodeID] != nil else {
-                    throw HostRuntimeError.invalidOption("--members does not include this host's node id \(options.nodeID)")
-                }
-                clusterID = ClusterIdentity.forNewCluster(members: members, shardCount: options.shardCount)
-                try store.writeSynchronously(WriteBatch(clusterID: clusterID))
+        // The replica count is written before the shard count, so a first boot resumed after a
+        // crash places the remaining shards as the first attempt did.
+        let replicaCountPath = options.dataDirectory + "/" + Self.replicaCountFile
+        let recordedReplicaCount = (try? String(contentsOfFile: replicaCountPath, encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        if firstBoot && !options.join && members[options.nodeID] == nil {
+            throw HostRuntimeError.invalidOption("--members does not include this host's node id \(options.nodeID)")
+        }
+        let creationPlacement = firstBoot && !options.join
+            ? RendezvousPlacement(members: options.members.keys, replicaCount: recordedReplicaCount ?? options.replicaCount,
+                                  shardCount: options.shardCount)
+            : nil
+        if let creationPlacement {
+            // Hosts given different --replicas would place shards differently: with the count
+            // in the identity they refuse each other instead. Left out when every member holds
+            // every shard, so such clusters keep the identity they always had.
+            clusterID = ClusterIdentity.forNewCluster(
+                members: members, shardCount: options.shardCount,
+                replicaCount: creationPlacement.placesEveryMemberEverywhere ? nil : creationPlacement.replicaCount)
+            try store.writeSynchronously(WriteBatch(clusterID: clusterID))
+            if recordedReplicaCount == nil {
+                try "\(creationPlacement.replicaCount)\n".write(toFile: replicaCountPath, atomically: true, encoding: .utf8)
             }
         }
         let joining = (firstBoot && options.join) || recorded == "join"
@@ -123,6 +154,15 @@ public final class HostRuntime: @unchecked Sendable {
         }
         let savedSeeds = (try? String(contentsOfFile: seedPath, encoding: .utf8)).flatMap { try? MemberList.parse($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         seedMembers = savedSeeds ?? options.members
+        // A joining host knows neither the cluster's replica count nor its shard count: it
+        // guesses the default, which only orders the hosts it relays to.
+        if let creationPlacement {
+            placement = creationPlacement
+        } else {
+            placement = RendezvousPlacement(members: seedMembers.keys,
+                                            replicaCount: recordedReplicaCount ?? (joining ? options.replicaCount : seedMembers.count),
+                                            shardCount: shardCount)
+        }
         members = seedMembers
         members[options.nodeID] = nil
 
@@ -161,17 +201,35 @@ public final class HostRuntime: @unchecked Sendable {
             try? store.writeSynchronously(WriteBatch(clusterID: identity))
             events(HostEvent(.notice, "joined cluster \(String(identity, radix: 16)) of \(count) shards"))
         }
-        if firstBoot && !options.join {
-            let membership = Membership(voters: options.members)
+        if let creationPlacement {
+            // Only the shards placed here, each with exactly its placed voters: every host
+            // computes the same placement, so each shard's voters write the same bootstrap log.
             let present = Set(existing.map(\.shard))
-            for shard in 1...options.shardCount where !present.contains(ShardID(shard)) {
-                try nodeHost.bootstrapShard(ShardID(shard), membership: membership)
+            var placedHere = 0
+            for number in 1...options.shardCount {
+                let shard = ShardID(number)
+                let voters = creationPlacement.voters(of: shard)
+                guard voters.contains(options.nodeID) else { continue }
+                placedHere += 1
+                guard !present.contains(shard) else { continue }
+                let membership = Membership(voters: Dictionary(uniqueKeysWithValues: voters.map { ($0, options.members[$0]!) }))
+                try nodeHost.bootstrapShard(shard, membership: membership)
+            }
+            // The meta shard (the cluster map) on up to three of the members, chosen alike by all.
+            let metaVoters = MetaShard.voters(members: options.members.keys)
+            if metaVoters.contains(options.nodeID) && !present.contains(MetaShard.id) {
+                let membership = Membership(voters: Dictionary(uniqueKeysWithValues: metaVoters.map { ($0, options.members[$0]!) }))
+                try nodeHost.bootstrapShard(MetaShard.id, membership: membership)
             }
             // One summary line for every shard's initial membership (the changes each replica
             // applies from its bootstrap log are logged at debug).
-            events(HostEvent(.notice, "bootstrapped \(options.shardCount) shards with voters \(options.members.keys.sorted().map(\.description).joined(separator: ","))"))
-        } else if !existing.isEmpty {
-            events(HostEvent(.notice, "recovered \(existing.count) replicas of \(shardCount) shards from \(options.dataDirectory)"))
+            if creationPlacement.placesEveryMemberEverywhere {
+                events(HostEvent(.notice, "bootstrapped \(options.shardCount) shards with voters \(options.members.keys.sorted().map(\.description).joined(separator: ","))"))
+            } else {
+                events(HostEvent(.notice, "bootstrapped \(placedHere) of \(options.shardCount) shards, each placed on \(creationPlacement.replicaCount) of the \(options.members.count) members"))
+            }
+        } else if existing.contains(where: { $0.shard != MetaShard.id }) {
+            events(HostEvent(.notice, "recovered \(existing.filter { $0.shard != MetaShard.id }.count) replicas of \(shardCount) shards from \(options.dataDirectory)"))
         }
         if firstBoot {
             try (options.join ? "join\n" : "\(options.shardCount)\n").write(toFile: shardCountPath, atomically: true, encoding: .utf8)

@@ -1,3 +1,5 @@
+import FlotillaServer
+
 /// `flotilla status`: every replica of every shard in one table, from `STATUS` lines. Pure: the
 /// command gathers the lines over the line protocol, this turns them into rows and text.
 public struct ClusterStatusTable: Sendable, Equatable {
@@ -32,14 +34,7 @@ public struct ClusterStatusTable: Sendable, Equatable {
             self = .fields(Self.parse(line))
         }
 
-        public static func parse(_ line: String) -> [String: String] {
-            var fields: [String: String] = [:]
-            for pair in line.split(separator: " ") {
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                fields[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            return fields
-        }
+        public static func parse(_ line: String) -> [String: String] { StatusLine.fields(line) }
 
         public var fields: [String: String]? {
             if case .fields(let fields) = self { return fields }
@@ -69,8 +64,8 @@ public struct ClusterStatusTable: Sendable, Equatable {
 
     /// The members of a shard, voters then observers, from its `STATUS` line.
     public static func members(of fields: [String: String]) -> [UInt64] {
-        let voters = (fields["voters"] ?? "").split(separator: ",").compactMap { UInt64($0) }
-        let observers = (fields["observers"] ?? "").split(separator: ",").compactMap { UInt64($0) }
+        let voters = StatusLine.nodes(fields["voters"])
+        let observers = StatusLine.nodes(fields["observers"])
         return voters + observers.filter { !voters.contains($0) }
     }
 

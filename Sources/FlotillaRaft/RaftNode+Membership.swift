@@ -65,6 +65,24 @@ extension RaftNode {
         }
     }
 
+    /// A removed replica asks for votes: it does not know that it left. It restarted before it
+    /// learned that its removal was committed (the commit index is not durable), or before the
+    /// removal entry even reached it, and the leader that fed it until it knew has gone (this
+    /// leader may never have tracked it, or has dropped it). Unheard, it would campaign
+    /// forever and tell its clients there is no leader. So the leader feeds it again, as right
+    /// after a removal: appends from where log matching finds its log, until it holds its
+    /// removal entry and knows it is committed. Its vote request itself is not answered, and
+    /// its term is never adopted. The removal's own index may be unknown here (compacted into
+    /// a snapshot, or appended before this leader started): the applied configuration's index
+    /// is at or after it, which is enough. (An addition to the thesis, which leaves removed
+    /// servers to be shut down from outside.)
+    mutating func feedRemovedReplica(_ replica: ReplicaID) {
+        guard state == .leader, progress[replica] == nil, membership.removed.contains(replica) else { return }
+        if removalIndexes[replica] == nil { removalIndexes[replica] = membership.configurationIndex }
+        progress[replica] = Progress(next: log.lastIndex.next)
+        _ = sendAppend(to: replica, evenIfEmpty: true)
+    }
+
     /// A leader whose removal is applied hands over to the most up-to-date voter, if one holds
     /// the whole log, so the shard does not wait a full election timeout, then steps down.
     mutating func stepDownAfterRemoval() {

@@ -15,7 +15,11 @@ extension RaftNode {
             if case .timeoutNow = message.kind, message.term == term, state == .follower {
                 // Admitted: handled by stepFollower below.
             } else {
-                guard state == .leader, progress[message.from] != nil else { return }
+                guard state == .leader else { return }
+                guard progress[message.from] != nil else {
+                    if case .voteRequest = message.kind { feedRemovedReplica(message.from) }
+                    return
+                }
                 switch message.kind {
                 case .appendResponse, .heartbeatResponse: break
                 default: return

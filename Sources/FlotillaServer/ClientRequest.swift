@@ -41,6 +41,20 @@ public enum ClientRequest: Equatable, Sendable {
     case transfer(shard: UInt64, node: UInt64)
     case snapshot(shard: UInt64)
     case export(shard: UInt64, directory: String)
+    /// `PLACEMENT`: how many replicas and leaders each host has, gathered from every shard's
+    /// `STATUS` by the host asked; answers `.status` with the line.
+    case placement
+    /// `ADD-HOST <node> <raft-addr>`: the host joins the cluster map's host list (active).
+    case addHost(node: UInt64, address: String)
+    /// `REBALANCE`: plans moves toward an even spread over the active hosts; answers `.okIndex`
+    /// with the moves pending.
+    case rebalance
+    /// `DRAIN <node>`: marks the host draining and plans moves of every replica off it;
+    /// answers `.okIndex` with the moves pending.
+    case drain(node: UInt64)
+    /// The cluster map as the meta shard holds it (`.value`, or `.notFound` before it was
+    /// written): relayed between hosts for `PLACEMENT`; no request line parses to it.
+    case clusterMap
 }
 
 /// The error codes of SPEC "Errors".

@@ -2,7 +2,7 @@
 /// another in the order sent, the rest run concurrently. Data requests are ordered by their
 /// key (a pipelined `PUT k` then `GET k` reads its own write), administrative requests by
 /// their shard (a pipelined `ADD-OBSERVER` then `PROMOTE` of the same shard promotes the
-/// observer just added). `PING`, `SHARD` and `STATUS` change nothing and are not ordered.
+/// observer just added); the cluster map's commands share one order. `PING`, `SHARD`, `STATUS` and `PLACEMENT` change nothing and are not ordered.
 enum RequestOrderingKey: Hashable {
     case key([UInt8])
     case shard(UInt64)
@@ -16,7 +16,11 @@ enum RequestOrderingKey: Hashable {
         case .addObserver(let shard, _, _), .promote(let shard, _), .remove(let shard, _), .transfer(let shard, _),
              .snapshot(let shard), .export(let shard, _):
             self = .shard(shard)
-        case .shard, .ping, .status, .replicaStatus, .scan, .keyCount, .shardCount:
+        case .addHost, .rebalance, .drain:
+            // The cluster map's commands, ordered among themselves (a pipelined `ADD-HOST` then
+            // `REBALANCE` places replicas on the host just added).
+            self = .shard(0)
+        case .clusterMap, .shard, .ping, .status, .replicaStatus, .scan, .keyCount, .shardCount, .placement:
             return nil
         }
     }

@@ -53,6 +53,22 @@ public enum RequestParser {
         case "PING":
             guard rest == nil else { return bad("PING takes no arguments") }
             return .success(.ping)
+        case "PLACEMENT":
+            guard rest == nil else { return bad("PLACEMENT takes no arguments") }
+            return .success(.placement)
+        case "REBALANCE":
+            guard rest == nil else { return bad("REBALANCE takes no arguments") }
+            return .success(.rebalance)
+        case "DRAIN":
+            guard let tokens = tokens(rest, count: 1, usage: ""), let node = positive(tokens[0]) else {
+                return bad("DRAIN takes a node id: DRAIN <node>")
+            }
+            return .success(.drain(node: node))
+        case "ADD-HOST":
+            guard let tokens = tokens(rest, count: 2, usage: ""), let node = positive(tokens[0]), validAddress(tokens[1]) else {
+                return bad("ADD-HOST takes a node id and a raft address: ADD-HOST <node> <host:port>")
+            }
+            return .success(.addHost(node: node, address: String(decoding: tokens[1], as: UTF8.self)))
         case "STATUS" where rest.map({ $0.contains(UInt8(ascii: " ")) }) == true:
             guard let tokens = tokens(rest, count: 2, usage: ""), let shard = shardNumber(tokens[0]), let node = positive(tokens[1]) else {
                 return bad("STATUS takes a shard number and optionally a node id: STATUS <shard> [<node>]")

@@ -9,7 +9,8 @@ public protocol RequestRecorder: Sendable {
 public enum RequestCommand: Int, CaseIterable, Sendable {
     case put, get, staleGet, delete, compareAndSet, shard, ping, status
     case addObserver, promote, remove, transfer, snapshot, export
-    case increment, set, append, expire, persist, timeToLive, scan, keyCount, shardCount
+    case increment, set, append, expire, persist, timeToLive, scan, keyCount, shardCount, placement
+    case addHost, rebalance, drain
 
     /// The line protocol's name of the command, lowercased.
     public var label: String {
@@ -37,6 +38,10 @@ public enum RequestCommand: Int, CaseIterable, Sendable {
         case .scan: return "scan"
         case .keyCount: return "dbsize"
         case .shardCount: return "shard-count"
+        case .placement: return "placement"
+        case .addHost: return "add-host"
+        case .rebalance: return "rebalance"
+        case .drain: return "drain"
         }
     }
 }
@@ -107,6 +112,10 @@ extension ClientRequest {
         case .scan: return .scan
         case .keyCount: return .keyCount
         case .shardCount: return .shardCount
+        case .placement, .clusterMap: return .placement
+        case .addHost: return .addHost
+        case .rebalance: return .rebalance
+        case .drain: return .drain
         }
     }
 }

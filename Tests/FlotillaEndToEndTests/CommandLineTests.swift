@@ -13,7 +13,7 @@ final class CommandLineTests: EndToEndTestCase {
         [("flotilla", []), ("flotilla", ["serve"]), ("flotilla", ["bench", "--addr", "127.0.0.1:1", "--ops", "1"]),
          ("flotilla", ["restore", "--data-dir", "\(root)/restored", "--node-id", "1", "--members", "1=127.0.0.1:1", "snapshot"]),
          ("flotilla", ["export", "--dir", root]), ("flotilla", ["certs", "--dir", "\(root)/certs", "--hosts", "1"]),
-         ("flotilla-simulate", []), ("flotilla-host-benchmark", []), ("flotilla-host-benchmark", ["idle"]),
+         ("flotilla-simulate", []), ("flotilla-placement-model", []), ("flotilla-host-benchmark", []), ("flotilla-host-benchmark", ["idle"]),
          ("flotilla-logstore-benchmark", ["--dir", root]), ("FlotillaLogStoreCrashWriter", ["crash", "--dir", root]),
          ("FlotillaLogStoreCrashWriter", ["disk-full", "--dir", root, "--file-size-bytes", "1"])]
     }
@@ -48,6 +48,8 @@ final class CommandLineTests: EndToEndTestCase {
             ("FlotillaLogStoreCrashWriter", ["disk-full", "--dir", root]),
             ("flotilla", ["bench", "--addr", "127.0.0.1:1", "--ops", "10", "--rate", "0"]),
             ("flotilla", ["bench", "--addr", "127.0.0.1:1", "--ops", "10", "--protocol", "http"]),
+            ("flotilla", ["serve", "--replicas", "0"]),
+            ("flotilla-placement-model", ["--hosts", "0"]),
         ]
         for (name, arguments) in cases {
             let run = try runTool(try path(of: name), arguments, in: root, timeout: 30)

@@ -74,6 +74,50 @@ final class RestoreEndToEndTests: EndToEndTestCase {
         }
     }
 
+    /// Restoring onto more hosts than the replica count places each shard on `--replicas` of
+    /// them, as `flotilla serve --replicas` places a new cluster's: every host holds its share,
+    /// and any host still answers any key.
+    func testRestoreOntoFiveHostsPlacesEachShardOnThreeOfThem() throws {
+        let shards = 8
+        let hosts = try startCluster(shards: shards)
+        let pairs = (0..<400).map { ("placed-\($0)", "value-\($0)") }
+        try putAll(pairs, via: hosts[0])
+        let exportDirectory = "\(root)/backup"
+        let export = try runTool(binary, ["export", "--addr", hosts[1].clientAddress, "--dir", exportDirectory], in: root)
+        try check(export.status == 0, "flotilla export failed: \(export.text)")
+        let files = snapshotFiles(in: exportDirectory)
+        try checkEqual(files.count, shards, "snapshot files")
+        for host in hosts { _ = host.terminate() }
+
+        let restored = (1...5).map { node in makeHost(node: node, extra: [], dataDirectory: "\(root)/placed-\(node)") }
+        let newMembers = members(restored)
+        var held = 0
+        for host in restored {
+            let run = try runTool(binary, ["restore", "--data-dir", host.dataDirectory, "--node-id", "\(host.node)",
+                                           "--members", newMembers, "--replicas", "3"] + files, in: root)
+            try check(run.status == 0, "restore of node \(host.node) failed: \(run.text)")
+            let count = run.stdout.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? -1
+            try check(run.stdout.contains("(of \(shards), each on 3 of the 5 members)") && (2...7).contains(count),
+                      "restore output of node \(host.node): \(run.stdout)")
+            held += count
+            host.useServeArguments(fastTicks)
+            try host.start()
+        }
+        try checkEqual(held, shards * 3, "replicas restored over the five hosts")
+        try waitFor("every shard has a leader every host knows", timeout: 30) {
+            (1...shards).allSatisfy { shard in
+                let leaders = restored.map { self.leader(of: shard, askingHost: $0) }
+                return Set(leaders).count == 1 && leaders[0] != 0
+            }
+        }
+        for shard in 1...shards {
+            try checkEqual(idList(restored[0].status(shard)["voters"]).count, 3, "voters of restored shard \(shard)")
+        }
+        try checkReadable(Dictionary(uniqueKeysWithValues: pairs), via: restored)
+        for host in restored { try putAll([("after-\(host.node)", "new")], via: host) }
+        try checkReadable(Dictionary(uniqueKeysWithValues: restored.map { ("after-\($0.node)", "new") }), via: restored)
+    }
+
     func testRestoreRefusesBadTargetsAndBadSnapshotSets() throws {
         let shards = 4
         let host = makeHost(node: 1, extra: ["--shards", "\(shards)"] + fastTicks)

@@ -27,7 +27,7 @@ final class RestoreTests: XCTestCase {
         for node in [4, 5, 6] as [UInt64] {
             let store = MemoryHostLogStore()
             clusterIDs.insert(try ClusterRestore.restore(snapshots, members: members, store: store,
-                                                         snapshotDirectory: "\(restored.root)/node-\(node)/snapshots"))
+                                                         snapshotDirectory: "\(restored.root)/node-\(node)/snapshots").clusterID)
             restored.stores[ReplicaID(node)] = store
         }
         XCTAssertEqual(clusterIDs.count, 1, "every host derives the same new identity")

@@ -7,6 +7,9 @@ import XCTest
 /// A stream's writes become durable in order with no gap: once one is refused (here, a full
 /// map), the stream's later writes are refused as well, queued or new, until it is resumed.
 final class WriteStreamTests: XCTestCase {
+    /// The outcome of one write, waited for by the test.
+    private typealias Outcome = SynchronousWaiter
+
     private func nearlyFullStore(_ directory: String) async throws -> (LogStore, written: UInt64) {
         var configuration = LogStoreConfiguration(nodeID: 1)
         configuration.mapSizeBytesInitial = 1 << 20
@@ -27,7 +30,7 @@ final class WriteStreamTests: XCTestCase {
 
     private func write(_ store: LogStore, _ batch: WriteBatch, stream: WriteStream?) -> Outcome {
         let outcome = Outcome()
-        store.write(batch, stream: stream) { outcome.record($0) }
+        store.write(batch, stream: stream) { outcome.finish($0) }
         return outcome
     }
 
@@ -86,25 +89,5 @@ final class WriteStreamTests: XCTestCase {
         store.resumeWrites(stream)
         guard case .success = write(store, append(makeEntries(2...2, term: 1)), stream: stream).wait() else { return XCTFail("resumed stream refused") }
         XCTAssertEqual(try store.bounds(shard: ShardID(1), replica: ReplicaID(1)).lastIndex, LogIndex(2))
-    }
-}
-
-/// The outcome of one write, waited for by the test.
-private final class Outcome: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var result: Result<Void, LogStoreError>?
-
-    func record(_ outcome: Result<Void, LogStoreError>) {
-        condition.lock()
-        result = outcome
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait() -> Result<Void, LogStoreError> {
-        condition.lock()
-        defer { condition.unlock() }
-        while result == nil { condition.wait() }
-        return result!
     }
 }

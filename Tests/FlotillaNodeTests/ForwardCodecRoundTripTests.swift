@@ -35,6 +35,11 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .scan: return "scan"
         case .keyCount: return "keyCount"
         case .shardCount: return "shardCount"
+        case .placement: return "placement"
+        case .addHost: return "addHost"
+        case .rebalance: return "rebalance"
+        case .drain: return "drain"
+        case .clusterMap: return "clusterMap"
         }
     }
 

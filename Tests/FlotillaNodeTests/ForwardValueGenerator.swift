@@ -8,7 +8,7 @@ struct ForwardValueGenerator {
         .badRequest, .tooLarge, .unknownShard, .noLeader, .timeout, .notCaughtUp, .busy, .shuttingDown, .internalError,
     ]
 
-    static let requestCases = 25
+    static let requestCases = 30
     static let responseCases = 13
 
     var random: SeededRandom
@@ -61,6 +61,11 @@ struct ForwardValueGenerator {
         case 21: return .scan(shard: number(), position: number(), count: Int(random.next() % 5_000))
         case 22: return .keyCount(shard: number())
         case 23: return .shardCount
+        case 24: return .placement
+        case 25: return .addHost(node: number(), address: text())
+        case 26: return .rebalance
+        case 27: return .drain(node: number())
+        case 28: return .clusterMap
         default: return .replicaStatus(shard: number(), node: number())
         }
     }

@@ -82,6 +82,10 @@ extension ScenarioTests {
         try runScenario("raft-membership-remove-leader.txt")
     }
 
+    func test_raft_membership_removed_replica_unaware_is_fed_again() throws {
+        try runScenario("raft-membership-removed-replica-unaware-is-fed-again.txt")
+    }
+
     func test_raft_membership_removed_voter_with_longest_log_campaigns() throws {
         try runScenario("raft-membership-removed-voter-with-longest-log-campaigns.txt")
     }

@@ -79,6 +79,11 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(try RequestParser.parse(Array("SNAPSHOT 0".utf8)).get(), .snapshot(shard: 0))
     }
 
+    func testPlacementTakesNoArguments() {
+        XCTAssertEqual(try parse("placement").get(), .placement)
+        XCTAssertEqual(code("PLACEMENT 1"), .badRequest)
+    }
+
     func testStatusWithANodeAsksThatHostsReplica() {
         XCTAssertEqual(try RequestParser.parse(Array("STATUS 3 4".utf8)).get(), .replicaStatus(shard: 3, node: 4))
         XCTAssertEqual(try RequestParser.parse(Array("status 3".utf8)).get(), .status(shard: 3), "without a node: this host's replica")

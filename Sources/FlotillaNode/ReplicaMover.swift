@@ -1,0 +1,237 @@
+import FlotillaHost
+import FlotillaPlacement
+import FlotillaRaft
+import FlotillaServer
+import Synchronization
+
+/// Carries out the replica moves the cluster map records, on the host that leads the meta
+/// shard (every host runs one; only the meta leader's acts, so a new leader resumes what a
+/// crashed one left). At most `movesInFlightMax` moves run at once, never two of one shard.
+///
+/// A move is: add the new host as an observer, promote it once caught up (the leader refuses
+/// while it lags, so the mover asks again), hand leadership over when the host giving the
+/// replica up leads, then remove that replica. Each step is recorded in the map before it is
+/// taken and each is idempotent, so a move interrupted anywhere (this host killed, the meta
+/// leader changed) resumes at its recorded step, and a shard never has fewer voters than it
+/// started with: the old replica goes only once the new one votes.
+///
+/// Data shards are changed through the router, like a client's admin commands (relayed to
+/// each shard's leader); the meta shard, which this host leads, directly.
+final class ReplicaMover: Sendable {
+    let router: HostRequestRouter
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    static let movesInFlightMax = 2
+    /// Between looks at the map while idle, and between retries of a step that must wait (an
+    /// observer catching up, an election).
+    static let pauseMilliseconds = 200
+
+    init(router: HostRequestRouter) { self.router = router }
+
+    var store: ClusterMapStore { router.clusterMapStore }
+
+    func start() {
+        task.withLock { running in
+            guard running == nil else { return }
+            running = Task { [self] in await run() }
+        }
+    }
+
+    func stop() {
+        task.withLock { $0?.cancel() }
+    }
+
+    var leadsMetaShard: Bool {
+        !Task.isCancelled && !router.stopping.load(ordering: .acquiring) && router.nodeHost.role(in: MetaShard.id) == .leader
+    }
+
+    private func run() async {
+        while !Task.isCancelled {
+            if leadsMetaShard { await driveMoves() }
+            await pause()
+        }
+    }
+
+    private func pause() async {
+        try? await Task.sleep(for: .milliseconds(Self.pauseMilliseconds))
+    }
+
+    /// Runs the first moves of the map (distinct shards) until each has finished or can go no
+    /// further here.
+    private func driveMoves() async {
+        guard case .success(let current) = await store.read() else { return }
+        var chosen: [ReplicaMove] = []
+        for move in current.map.moves where !chosen.contains(where: { $0.shard == move.shard }) {
+            chosen.append(move)
+            if chosen.count == Self.movesInFlightMax { break }
+        }
+        guard !chosen.isEmpty else { return }
+        let map = current.map
+        await withTaskGroup(of: Void.self) { group in
+            for move in chosen {
+                group.addTask { await self.carryOut(move, address: map.hosts[move.to]?.address, replicaCount: map.replicaCount) }
+            }
+        }
+    }
+
+    /// Takes the move's steps from the recorded one on, recording each before taking it.
+    func carryOut(_ original: ReplicaMove, address: String?, replicaCount: Int) async {
+        var move = original
+        let shard = move.shard
+        while leadsMetaShard {
+            switch move.step {
+            case .queued:
+                guard await record(move, step: .adding) else { return }
+                move.step = .adding
+                router.runtime.events(HostEvent(.info, "moving a replica from \(move.from) to \(move.to)", shard: shard))
+            case .adding:
+                guard move.to != .none else {
+                    guard await record(move, step: .removing) else { return }
+                    move.step = .removing
+                    continue
+                }
+                guard let address else {
+                    router.runtime.events(HostEvent(.warning, "move to \(move.to) dropped: the host is not in the cluster map", shard: shard))
+                    await finish(move)
+                    return
+                }
+                let answer = await administer(shard, .addObserver(shard: shard.rawValue, node: move.to.rawValue, address: address))
+                if answer == .ok || answer.message.contains("is already a member") {
+                    guard await record(move, step: .promoting) else { return }
+                    move.step = .promoting
+                } else if answer.message.contains("was removed") {
+                    router.runtime.events(HostEvent(.warning, "move to \(move.to) dropped: the shard removed that host before", shard: shard))
+                    await finish(move)
+                    return
+                } else {
+                    await pause()
+                }
+            case .promoting:
+                let answer = await administer(shard, .promote(shard: shard.rawValue, node: move.to.rawValue))
+                if answer == .ok {
+                    guard await record(move, step: .removing) else { return }
+                    move.step = .removing
+                } else if answer.message.contains("is not an observer"), let membership = await membership(of: shard) {
+                    if membership.voters.contains(move.to) {
+                        guard await record(move, step: .removing) else { return }
+                        move.step = .removing
+                    } else if !membership.observers.contains(move.to) {
+                        guard await record(move, step: .adding) else { return }
+                        move.step = .adding
+                    }
+                } else {
+                    await pause()
+                }
+            case .removing:
+                guard move.from != .none else {
+                    await finish(move)
+                    return
+                }
+                guard let membership = await membership(of: shard) else {
+                    await pause()
+                    continue
+                }
+                guard membership.voters.contains(move.from) || membership.observers.contains(move.from) else {
+                    await finish(move)
+                    return
+                }
+                // Never below the replica count: the new replica votes first, or, for a shard
+                // only shrinking, it keeps enough voters without this one.
+                let remaining = membership.voters.filter { $0 != move.from }
+                let safe = move.to != .none ? membership.voters.contains(move.to) : remaining.count >= min(replicaCount, membership.voters.count)
+                guard safe, !remaining.isEmpty else {
+                    guard await record(move, step: .promoting) else { return }
+                    move.step = .promoting
+                    continue
+                }
+                if membership.leader == move.from {
+                    let successor = remaining.contains(move.to) ? move.to : remaining[0]
+                    _ = await administer(shard, .transfer(shard: shard.rawValue, node: successor.rawValue))
+                    await pause()
+                    continue
+                }
+                let answer = await administer(shard, .remove(shard: shard.rawValue, node: move.from.rawValue))
+                if answer == .ok || answer.message.contains("is not a member") {
+                    await finish(move)
+                    router.runtime.events(HostEvent(.info, "moved a replica from \(move.from) to \(move.to)", shard: shard))
+                    return
+                }
+                await pause()
+            }
+        }
+    }
+
+    /// Records the move's next step; false when the move is no longer in the map (finished or
+    /// dropped by whoever else drives it) or the map cannot be written from here.
+    private func record(_ move: ReplicaMove, step: MoveStep) async -> Bool {
+        let result = await store.update { map in
+            guard let position = map.moves.firstIndex(where: { $0.isSameMove(as: move) }), map.moves[position].step != step else { return false }
+            map.moves[position].step = step
+            return true
+        }
+        guard case .success(let map) = result else { return false }
+        return map.moves.contains { $0.isSameMove(as: move) && $0.step == step }
+    }
+
+    /// Takes the move out of the map: done.
+    private func finish(_ move: ReplicaMove) async {
+        _ = await store.update { map in
+            let before = map.moves.count
+            map.moves.removeAll { $0.isSameMove(as: move) }
+            return map.moves.count != before
+        }
+    }
+
+    /// A membership change or transfer on the shard's leader: through the router for a data
+    /// shard, on this host's own replica for the meta shard (which it leads).
+    func administer(_ shard: ShardID, _ request: ClientRequest) async -> ClientResponse {
+        guard shard == MetaShard.id else { return await router.ask(request) }
+        let host = router.nodeHost
+        let result: Result<Void, NodeHostError>
+        switch request {
+        case .addObserver(_, let node, let address): result = await host.addObserver(shard, node: ReplicaID(node), address: address)
+        case .promote(_, let node): result = await host.promote(shard, node: ReplicaID(node))
+        case .remove(_, let node): result = await host.remove(shard, node: ReplicaID(node))
+        case .transfer(_, let node): result = await host.transfer(shard, to: ReplicaID(node))
+        default: return .error(.internalError, "not a membership change: \(request)")
+        }
+        switch result {
+        case .success: return .ok
+        case .failure(let error): return HostRequestRouter.response(for: error, shard: shard)
+        }
+    }
+
+    /// The shard's members as its leader sees them (nil: not known right now).
+    func membership(of shard: ShardID) async -> ShardMembership? {
+        if shard == MetaShard.id {
+            guard case .success(let status) = await router.nodeHost.status(shard) else { return nil }
+            return ShardMembership(voters: status.membership.voters, observers: status.membership.observers,
+                                   removed: status.membership.removed, leader: status.leader)
+        }
+        guard case .status(var line) = await router.ask(.status(shard: shard.rawValue)) else { return nil }
+        var fields = StatusLine.fields(line)
+        if fields["role"] != "leader", let leader = fields["leader"].flatMap(UInt64.init), leader != 0 {
+            guard case .status(let leaderLine) = await router.ask(.replicaStatus(shard: shard.rawValue, node: leader)) else { return nil }
+            line = leaderLine
+            fields = StatusLine.fields(line)
+        }
+        return ShardMembership(line: fields)
+    }
+}
+
+extension ClientResponse {
+    /// An error's message (empty for any other answer), for telling refusals apart.
+    var message: String {
+        if case .error(_, let message) = self { return message }
+        return ""
+    }
+}
+
+extension ShardMembership {
+    /// From a `STATUS` line's fields.
+    init(line fields: [String: String]) {
+        func nodes(_ name: String) -> [ReplicaID] { StatusLine.nodes(fields[name]).map { ReplicaID($0) } }
+        self.init(voters: nodes("voters"), observers: nodes("observers"), removed: Set(nodes("removed")),
+                  leader: ReplicaID(fields["leader"].flatMap(UInt64.init) ?? 0))
+    }
+}
