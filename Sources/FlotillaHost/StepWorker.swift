@@ -444,7 +444,14 @@ final class StepWorker: @unchecked Sendable {
             stateMachine = loaded.stateMachine
             applied = snapshot.metadata.index
         }
-        let seed = configuration.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15 &+ stored.shard.rawValue &+ context.nowMilliseconds
+        // The replica's randomness (election timeouts), hashed once: taken as SplitMix64's state
+        // directly, node n + 1's seed was node n's advanced one step (the node id was multiplied
+        // by the generator's own increment), so hosts started in the same millisecond drew each
+        // other's election timeouts one draw apart and two candidates could time out together
+        // round after round (host simulator seed 12774: no leader for 1.5 s, ten split votes).
+        var mixer = SeededRandom(seed: configuration.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15 &+ stored.shard.rawValue
+                                     &+ context.nowMilliseconds)
+        let seed = mixer.next()
         let node = RaftNode(configuration: configuration.raftConfiguration(seed: seed), storage: log, appliedIndex: applied)
         let replica = ShardReplica(shard: stored.shard, node: node, log: log)
         replica.stateMachine = stateMachine
