@@ -62,8 +62,12 @@ enum LineProtocolFuzzTarget {
         case .export(let shard, let directory): return line([Array("EXPORT".utf8), text(shard), Array(directory.utf8)])
         case .increment(let key, let delta): return line([Array("INCR".utf8), key, text(delta)])
         case .replicaStatus(let shard, let node): return line([Array("STATUS".utf8), text(shard), text(node)])
-        case .set, .deleteCounting, .append, .expire, .persist, .timeToLive, .scan, .keyCount, .shardCount:
-            // Requests of the Redis protocol only: the line parser never yields them.
+        case .placement: return Array("PLACEMENT".utf8)
+        case .addHost(let node, let address): return line([Array("ADD-HOST".utf8), text(node), Array(address.utf8)])
+        case .rebalance: return Array("REBALANCE".utf8)
+        case .drain(let node): return line([Array("DRAIN".utf8), text(node)])
+        case .set, .deleteCounting, .append, .expire, .persist, .timeToLive, .scan, .keyCount, .shardCount, .clusterMap:
+            // Requests of the Redis protocol only, or between hosts: the line parser never yields them.
             fuzzCheck(false, "the line parser produced a Redis-only request \(request)")
             return []
         }
@@ -79,7 +83,7 @@ enum LineProtocolFuzzTarget {
             .addObserver(shard: 1, node: 4, address: "127.0.0.1:7004"),
             .promote(shard: 1, node: 4), .remove(shard: 1, node: 4), .transfer(shard: 1, node: 2),
             .export(shard: 1, directory: "/tmp/export"), .increment(key: Array("counter".utf8), delta: -3),
-            .replicaStatus(shard: 1, node: 2),
+            .replicaStatus(shard: 1, node: 2), .placement, .addHost(node: 4, address: "127.0.0.1:7104"), .rebalance, .drain(node: 2),
         ]
         // Limit byte 0x10 (16 bytes), cut in the middle.
         var seeds = requests.enumerated().map { position, request in
