@@ -94,27 +94,17 @@ struct SimulateCommand: ParsableCommand {
             return options
         }
         if trace, let seed = seeds.first {
-            let simulator = Simulator(options: optionsFor(seed))
-            simulator.trace = { print($0) }
-            do {
-                let report = try simulator.run()
-                print("passed: \(report)")
-                return
-            } catch {
-                print("FAILED \(error)")
-                throw ExitCode(1)
+            return try replay {
+                let simulator = Simulator(options: optionsFor(seed))
+                simulator.trace = { print($0) }
+                return "\(try simulator.run())"
             }
         }
         let began = Self.monotonicSeconds()
         let outcome = SimulationSweep.run(seeds: seeds, concurrency: concurrency, optionsFor: optionsFor)
-        let elapsed = Self.monotonicSeconds() - began
-        for failure in outcome.failures {
-            print("FAILED \(failure)")
-        }
         let totals = outcome.totals
-        print("seeds=\(outcome.seedsRun) failed=\(outcome.failures.count) seconds=\(Self.rounded(elapsed)) seeds_per_second=\(Self.rounded(Double(outcome.seedsRun) / max(elapsed, 0.001)))")
-        print("steps=\(totals.steps) writes_acknowledged=\(totals.writesAcknowledged) reads=\(totals.readsCompleted) elections=\(totals.leaderElections) crashes=\(totals.crashes) partitions=\(totals.partitions) one_way_partitions=\(totals.oneWayPartitions) mutes=\(totals.mutes) write_failures=\(totals.writeFailures) liveness_runs=\(totals.livenessRuns) liveness_fallbacks=\(totals.livenessFallbacks) snapshots_taken=\(totals.snapshotsTaken) snapshots_installed=\(totals.snapshotsInstalled) membership_changes=\(totals.membershipChanges)")
-        if !outcome.failures.isEmpty { throw ExitCode(1) }
+        try report(failures: outcome.failures.map { "\($0)" }, seedsRun: outcome.seedsRun, began: began,
+                   totals: "steps=\(totals.steps) writes_acknowledged=\(totals.writesAcknowledged) reads=\(totals.readsCompleted) elections=\(totals.leaderElections) crashes=\(totals.crashes) partitions=\(totals.partitions) one_way_partitions=\(totals.oneWayPartitions) mutes=\(totals.mutes) write_failures=\(totals.writeFailures) liveness_runs=\(totals.livenessRuns) liveness_fallbacks=\(totals.livenessFallbacks) snapshots_taken=\(totals.snapshotsTaken) snapshots_installed=\(totals.snapshotsInstalled) membership_changes=\(totals.membershipChanges)")
     }
 
     /// The host simulator over `seeds`, with the same output shape as the Raft simulator's.
@@ -125,26 +115,35 @@ struct SimulateCommand: ParsableCommand {
             return options
         }
         if trace, let seed = seeds.first {
-            let simulator = HostSimulator(options: optionsFor(seed))
-            simulator.trace = { print($0) }
-            do {
-                let report = try simulator.run()
-                print("passed: \(report)")
-                return
-            } catch {
-                print("FAILED \(error)")
-                throw ExitCode(1)
+            return try replay {
+                let simulator = HostSimulator(options: optionsFor(seed))
+                simulator.trace = { print($0) }
+                return "\(try simulator.run())"
             }
         }
         let began = Self.monotonicSeconds()
         let outcome = HostSimulationSweep.run(seeds: seeds, concurrency: concurrency, optionsFor: optionsFor)
-        let elapsed = Self.monotonicSeconds() - began
-        for failure in outcome.failures {
-            print("FAILED \(failure)")
+        try report(failures: outcome.failures.map { "\($0)" }, seedsRun: outcome.seedsRun, began: began, totals: "\(outcome.totals)")
+    }
+
+    /// One seed with its trace: its report, or the failure and exit status 1.
+    func replay(_ run: () throws -> String) throws {
+        do {
+            print("passed: \(try run())")
+        } catch {
+            print("FAILED \(error)")
+            throw ExitCode(1)
         }
-        print("seeds=\(outcome.seedsRun) failed=\(outcome.failures.count) seconds=\(Self.rounded(elapsed)) seeds_per_second=\(Self.rounded(Double(outcome.seedsRun) / max(elapsed, 0.001)))")
-        print(outcome.totals)
-        if !outcome.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// A sweep's outcome: every failing seed, the seed count and rate, the totals; exit status
+    /// 1 when any seed failed.
+    func report(failures: [String], seedsRun: Int, began: Double, totals: String) throws {
+        let elapsed = Self.monotonicSeconds() - began
+        for failure in failures { print("FAILED \(failure)") }
+        print("seeds=\(seedsRun) failed=\(failures.count) seconds=\(Self.rounded(elapsed)) seeds_per_second=\(Self.rounded(Double(seedsRun) / max(elapsed, 0.001)))")
+        print(totals)
+        if !failures.isEmpty { throw ExitCode(1) }
     }
 
     static func rounded(_ value: Double) -> String {
