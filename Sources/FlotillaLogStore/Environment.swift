@@ -24,6 +24,8 @@ final class Environment: @unchecked Sendable {
     private(set) var existed = false
     /// Written by the writer thread only (and read by it and by `close`).
     private(set) var mapSizeBytes: Int
+    /// LMDB's page size, read once at open (it is fixed for the environment's life).
+    private(set) var pageSizeBytes = 4096
     private let gate: UnsafeMutablePointer<pthread_rwlock_t>
     private var isClosed = false
 
@@ -57,6 +59,9 @@ final class Environment: @unchecked Sendable {
             var information = MDB_envinfo()
             mdb_env_info(handle, &information)
             mapSizeBytes = information.me_mapsize
+            var statistics = MDB_stat()
+            mdb_env_stat(handle, &statistics)
+            pageSizeBytes = Int(statistics.ms_psize)
             try openDatabases(formatVersion: configuration.formatVersion)
         } catch {
             close()
@@ -165,10 +170,10 @@ final class Environment: @unchecked Sendable {
     func usedBytes() -> Int {
         var information = MDB_envinfo()
         mdb_env_info(handle, &information)
-        var statistics = MDB_stat()
-        mdb_env_stat(handle, &statistics)
-        return (Int(information.me_last_pgno) + 1) * Int(statistics.ms_psize)
+        return (Int(information.me_last_pgno) + 1) * pageSizeBytes
     }
+
+
 
     /// The data file's descriptor, for reserving its space (`DataFileReservation`).
     func dataFileDescriptor() -> Int32? {

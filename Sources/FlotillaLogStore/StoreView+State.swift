@@ -215,12 +215,12 @@ extension StoreView {
         return abandoned.count
     }
 
-    /// Deletes up to `limit` rows of retired generations; returns how many it deleted. Called by
-    /// the writer in each transaction, so that replacing or removing a large state never makes
-    /// one transaction (or one pause) as large as the state.
-    func sweepRetiredState(limit: Int) throws -> Int {
+    /// Deletes up to `limit` rows of retired generations; returns whether any remain. Called by
+    /// the writer in its transactions while some do, so that replacing or removing a large
+    /// state never makes one transaction (or one pause) as large as the state.
+    func sweepRetiredState(limit: Int) throws -> Bool {
         var retired = try retiredGenerations()
-        guard !retired.isEmpty else { return 0 }
+        guard !retired.isEmpty else { return false }
         var deleted = 0
         let cursor = try transaction.cursor(environment.state)
         defer { cursor.close() }
@@ -236,7 +236,7 @@ extension StoreView {
             retired.removeFirst()
         }
         try writeRetired(retired)
-        return deleted
+        return !retired.isEmpty
     }
 
     private func retire(_ shard: ShardID, _ replica: ReplicaID, generation: UInt32) throws {

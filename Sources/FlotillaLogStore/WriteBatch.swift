@@ -24,3 +24,13 @@ public struct WriteBatch: Sendable, Equatable {
     /// The number of entries the batch appends.
     public var entryCount: Int { updates.reduce(0) { $0 + $1.entries.count } }
 }
+
+extension WriteBatch {
+    /// Whether applying the batch may retire a state generation (a removed replica, an install
+    /// begun again, finished or abandoned): the writer then sweeps retired rows.
+    var retiresState: Bool {
+        updates.contains { update in
+            update.removesReplica || update.state?.install.map { if case .rows = $0 { false } else { true } } == true
+        }
+    }
+}

@@ -41,6 +41,9 @@ final class Writer: @unchecked Sendable {
     private var reservation = DataFileReservation()
     /// Rows of replaced or removed states deleted per write transaction.
     static let retiredRowsPerTransaction = 2048
+    /// Whether retired state rows may be left to delete: only then does a transaction look
+    /// (true at start, for what an earlier run left). Writer thread only.
+    private var retiredStatePending = true
 
     init(environment: Environment, configuration: LogStoreConfiguration) {
         self.environment = environment
@@ -242,10 +245,12 @@ final class Writer: @unchecked Sendable {
             environment.abort(transaction)
             throw error
         }
-        if !accepted.isEmpty {
+        // Replaced and removed states go a bounded slice per transaction, while any are left.
+        var retiredRemain = false
+        if !accepted.isEmpty, retiredStatePending || accepted.contains(where: { $0.batch.retiresState }) {
             do {
-                // Replaced and removed states go a bounded slice per transaction.
-                _ = try StoreView(transaction: transaction, environment: environment).sweepRetiredState(limit: Self.retiredRowsPerTransaction)
+                retiredRemain = try StoreView(transaction: transaction, environment: environment)
+                    .sweepRetiredState(limit: Self.retiredRowsPerTransaction)
             } catch {
                 environment.abort(transaction)
                 throw error
@@ -256,6 +261,7 @@ final class Writer: @unchecked Sendable {
         } else {
             // On failure LMDB has already freed the transaction.
             try environment.commit(transaction)
+            retiredStatePending = retiredRemain
             statistics.recordCommit(startedNanoseconds: started)
             condition.lock()
             committedTransactions += 1

@@ -76,6 +76,12 @@ public final class HostRuntime: @unchecked Sendable {
     /// member was a voter of every shard then.
     static let replicaCountFile = "replica-count"
 
+    /// The seed members as `--members` spells them, for the seed-members file.
+    static func writeSeedMembers(_ members: [ReplicaID: String], toFile path: String) throws {
+        let text = members.keys.sorted().map { "\($0)=\(members[$0]!)" }.joined(separator: ",")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     /// `events` receives one event per thing that happened (an election, a membership change,
     /// a snapshot, a peer connected or lost), never one per request.
     public static func open(_ options: Options, events: @escaping HostEventSink) throws -> HostRuntime {
@@ -148,10 +154,7 @@ public final class HostRuntime: @unchecked Sendable {
         // The hosts to relay through when this host holds no replica of a shard: the
         // `--members` of first boot, kept in the data dir (later flags do not change them).
         let seedPath = options.dataDirectory + "/" + Self.seedMembersFile
-        if firstBoot {
-            let text = options.members.keys.sorted().map { "\($0)=\(options.members[$0]!)" }.joined(separator: ",")
-            try text.write(toFile: seedPath, atomically: true, encoding: .utf8)
-        }
+        if firstBoot { try Self.writeSeedMembers(options.members, toFile: seedPath) }
         let savedSeeds = (try? String(contentsOfFile: seedPath, encoding: .utf8)).flatMap { try? MemberList.parse($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         seedMembers = savedSeeds ?? options.members
         // A joining host knows neither the cluster's replica count nor its shard count: it

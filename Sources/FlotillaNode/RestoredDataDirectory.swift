@@ -21,8 +21,7 @@ public enum RestoredDataDirectory {
     public static func finish(directory: String, shardCount: UInt64, replicaCount: Int, members: [ReplicaID: String]) throws {
         let voters = min(replicaCount, members.count)
         try "\(voters)\n".write(toFile: directory + "/" + HostRuntime.replicaCountFile, atomically: true, encoding: .utf8)
-        let seeds = members.keys.sorted().map { "\($0)=\(members[$0]!)" }.joined(separator: ",")
-        try seeds.write(toFile: directory + "/" + HostRuntime.seedMembersFile, atomically: true, encoding: .utf8)
+        try HostRuntime.writeSeedMembers(members, toFile: directory + "/" + HostRuntime.seedMembersFile)
         try "\(shardCount)\n".write(toFile: directory + "/" + HostRuntime.shardCountFile, atomically: true, encoding: .utf8)
     }
 }
