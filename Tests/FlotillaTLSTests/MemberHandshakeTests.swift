@@ -84,8 +84,13 @@ final class MemberHandshakeTests: XCTestCase {
             }
             .connect(host: "127.0.0.1", port: listener.localAddress!.port!).wait()
         defer { connection.close(promise: nil) }
-        try handshook.futureResult.wait()
-        try connection.writeAndFlush(ByteBuffer(string: "frame bytes")).wait()
+        // A refusing server closes the connection right after its side of the handshake, so the
+        // client's handshake or write may race with that close and fail: that is the refusal
+        // (checked on the server's side by the caller), not an error of the test. A served
+        // connection that failed here would pass no bytes, which the caller checks.
+        if (try? handshook.futureResult.wait()) != nil {
+            _ = try? connection.writeAndFlush(ByteBuffer(string: "frame bytes")).wait()
+        }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && !outcome.closed.load(ordering: .acquiring) && outcome.bytesPassed.load(ordering: .relaxed) == 0 {
             usleep(10_000)
