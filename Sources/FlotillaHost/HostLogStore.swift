@@ -25,6 +25,9 @@ public protocol HostLogStore: AnyObject, Sendable {
     func entries(shard: ShardID, from: LogIndex, through: LogIndex, bytesMax: Int) throws -> [Entry]
     /// The term of the entry at `index`, nil when absent.
     func term(shard: ShardID, at index: LogIndex) throws -> Term?
+    /// Up to `limit` keys of the shard's stored state, in the store's order, strictly after
+    /// `after` when given: a restart reads the state back page by page.
+    func stateRows(shard: ShardID, after: [UInt8]?, limit: Int) throws -> [StoredKeyValue]
 }
 
 extension HostLogStore {
@@ -57,11 +60,13 @@ public struct ReplicaLogUpdate: Sendable {
     public var compactThrough: LogIndex?
     /// The replica left this host (removed from the shard): forget everything about it.
     public var delete = false
+    /// Changes to the replica's key-value state and how far it is applied.
+    public var state: ReplicaStateWrite?
 
     public init(shard: ShardID) { self.shard = shard }
 
     public var isEmpty: Bool {
-        record == nil && hardState == nil && snapshot == nil && entries.isEmpty && compactThrough == nil && !delete
+        record == nil && hardState == nil && snapshot == nil && entries.isEmpty && compactThrough == nil && !delete && state == nil
     }
 }
 
@@ -99,9 +104,14 @@ public struct StoredReplica: Sendable {
     public var lastIndex: LogIndex
     /// The term of the entry just before `firstIndex` (compacted), for log matching.
     public var compactedTerm: Term
+    /// How far the stored key-value state is applied (nil: nothing stored). When it is at or
+    /// past the snapshot, the replica restarts from the stored state; otherwise (a snapshot
+    /// installed or restored whose state was not yet written) from the snapshot's file.
+    public var stateApplied: AppliedPosition?
 
     public init(shard: ShardID, record: ReplicaRecord, hardState: HardState, snapshot: StoredSnapshot?,
-                firstIndex: LogIndex, lastIndex: LogIndex, compactedTerm: Term) {
+                firstIndex: LogIndex, lastIndex: LogIndex, compactedTerm: Term, stateApplied: AppliedPosition? = nil) {
+        self.stateApplied = stateApplied
         self.shard = shard
         self.record = record
         self.hardState = hardState

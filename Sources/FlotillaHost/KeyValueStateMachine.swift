@@ -1,7 +1,8 @@
 import HeapModule
 
 /// A shard's key-value state: deterministic, so every replica applying the same entries holds
-/// the same data. Kept in memory and rebuilt at start from the latest snapshot and the log.
+/// the same data. Kept in memory, and written to the host's store as it changes (see
+/// `takeChanges`), so that a restart reads it back instead of replaying the log.
 ///
 /// Expiry: a key may carry an expiry time (wall clock, milliseconds since 1970). Applying an
 /// entry judges expiry by the entry's time only, so replicas agree; a key past its expiry is
@@ -18,6 +19,9 @@ public struct KeyValueStateMachine: Sendable {
     private var dueOrder = Heap<ExpiryMark>()
     /// The largest value `append` may build (the line protocol's value limit).
     public static let valueBytesMax = 1 << 20
+    /// Keys changed since the last `takeChanges`: what the next write of the replica's durable
+    /// state must carry (each key's latest value, or its deletion).
+    public private(set) var changedKeys: Set<[UInt8]> = []
 
     public init() {}
 
@@ -83,6 +87,32 @@ public struct KeyValueStateMachine: Sendable {
         }
         let next = last + 1
         return (ordered.map(\.bytes), next < ScanOrder.positionEnd ? next : nil)
+    }
+
+    /// The changes since the last call, each key's latest value or its deletion, for the write
+    /// that makes them durable; the next call starts afresh.
+    public mutating func takeChanges() -> [KeyChange] {
+        guard !changedKeys.isEmpty else { return [] }
+        var changes: [KeyChange] = []
+        changes.reserveCapacity(changedKeys.count)
+        for key in changedKeys {
+            if let value = values[key] {
+                changes.append(.put(StoredKeyValue(key: key, value: value, expiryMilliseconds: expiries[key])))
+            } else {
+                changes.append(.delete(key))
+            }
+        }
+        changedKeys = []
+        return changes
+    }
+
+    /// Forgets the changes not yet taken: the whole state is written instead (a snapshot
+    /// replaced it).
+    public mutating func discardChanges() { changedKeys = [] }
+
+    /// Every key with its value and expiry, for a write that replaces the durable state whole.
+    public var storedKeyValues: [StoredKeyValue] {
+        values.map { StoredKeyValue(key: $0.key, value: $0.value, expiryMilliseconds: expiries[$0.key]) }
     }
 
     /// The soonest expiry (possibly stale), so a leader can tell cheaply whether to sweep.
@@ -226,6 +256,7 @@ public struct KeyValueStateMachine: Sendable {
     }
 
     mutating func store(_ key: [UInt8], _ value: [UInt8]) {
+        changedKeys.insert(key)
         if let old = values.updateValue(value, forKey: key) {
             dataBytes += value.count - old.count
         } else {
@@ -234,13 +265,17 @@ public struct KeyValueStateMachine: Sendable {
     }
 
     mutating func remove(_ key: [UInt8]) {
-        if let old = values.removeValue(forKey: key) { dataBytes -= key.count + old.count }
+        if let old = values.removeValue(forKey: key) {
+            dataBytes -= key.count + old.count
+            changedKeys.insert(key)
+        }
         expiries[key] = nil
     }
 
     mutating func setExpiry(of key: [UInt8], _ expiry: UInt64?) {
         guard expiries[key] != expiry else { return }
         expiries[key] = expiry
+        if values[key] != nil { changedKeys.insert(key) }
         guard let expiry else { return }
         dueOrder.insert(ExpiryMark(unixMilliseconds: expiry, key: key))
         // Stale marks (changed expiries) are dropped once they outnumber the live ones.

@@ -35,8 +35,19 @@ final class ShardReplica {
     var nextReadID: UInt64 = 1
     var lastSnapshotIndex: LogIndex = .zero
     /// The last entry applied to `stateMachine` (ahead of the core's applied index between
-    /// applying and `advance`).
+    /// applying and `advance`), and its term.
     var appliedThrough: LogIndex = .zero
+    var appliedTerm: Term = .zero
+    /// The applied index the last state write carried: the store's state is (or will be, once
+    /// the writes in flight are durable) applied through it.
+    var writtenAppliedIndex: LogIndex = .zero
+    /// The state was replaced whole (a snapshot installed, or loaded from its file at start):
+    /// the next state write replaces the stored one.
+    var stateReplacementPending = false
+    /// The state outgrew what one write may replace: it is not written until the next
+    /// replacement, and a restart reads the snapshot file and the log instead (see
+    /// `StepWorker.takeStateWrite`).
+    var stateDetached = false
     /// Received snapshots waiting for the core to accept them, by index.
     var receivedSnapshots: [LogIndex: (stateMachine: KeyValueStateMachine, file: String)] = [:]
     /// The hard state last submitted to the store (a change of the commit index alone is not
@@ -109,6 +120,11 @@ final class ShardReplica {
     }
 
     var pendingCount: Int { pendingProposals.count + pendingReads.count + pendingTransfers.count }
+
+    /// Whether the state changed since the last state write.
+    var hasUnwrittenState: Bool {
+        !stateDetached && (stateReplacementPending || !stateMachine.changedKeys.isEmpty || appliedThrough > writtenAppliedIndex)
+    }
 
     var status: ShardStatus {
         ShardStatus(shard: shard, replica: node.id, role: node.role, leader: node.leader, term: node.term,

@@ -26,6 +26,8 @@ final class StepWorker: @unchecked Sendable {
     /// Shards touched since the last round: only these can have something ready, so an idle
     /// host with thousands of shards does not scan them all each round.
     private var touched: Set<ShardID> = []
+    /// Shards whose changed state is due for a write of its own (see `processReadies`).
+    private var stateFlushDue: Set<ShardID> = []
     private let finished = DispatchSemaphore(value: 0)
     /// Rounds whose write is in flight: what to finish once it is durable.
     private var inflightWrites: [UInt64: [PersistedShard]] = [:]
@@ -48,7 +50,8 @@ final class StepWorker: @unchecked Sendable {
 
     struct PersistedShard {
         var replica: ShardReplica
-        var ready: Ready
+        /// Nil for a write of the shard's state alone (see `stateFlushDue`).
+        var ready: Ready?
         var update: ReplicaLogUpdate
         var membershipChanged: Bool
         /// Handed off to the core at submission (`persisted` remains); false for a snapshot
@@ -234,6 +237,9 @@ final class StepWorker: @unchecked Sendable {
                 }
                 if replica.ticksSinceActivity < Int.max { replica.ticksSinceActivity += 1 }
                 if replica.pendingCount > 0 { expireRequests(replica, now: now) }
+                if replica.hasUnwrittenState && replica.writesInFlight == 0 && replica.snapshotAwaitingRecord == nil {
+                    stateFlushDue.insert(replica.shard)
+                }
             }
         case .snapshotReceived(let shardMessage, let stateMachine, let file):
             guard storeRefusal == nil, let replica = replicas[shardMessage.shard] ?? createJoiningReplica(for: shardMessage),
@@ -435,14 +441,24 @@ final class StepWorker: @unchecked Sendable {
     private func restoreReplica(_ stored: StoredReplica) throws -> ShardReplica {
         let log = ReplicaLogView(shard: stored.shard, store: context.store, stored: stored)
         var stateMachine = KeyValueStateMachine()
-        var applied = LogIndex.zero
-        if let snapshot = stored.snapshot, snapshot.metadata.index > .zero {
+        var applied = AppliedPosition(index: .zero, term: .zero)
+        var replacementPending = false
+        let snapshotIndex = stored.snapshot?.metadata.index ?? .zero
+        if let stateApplied = stored.stateApplied, stateApplied.index >= snapshotIndex {
+            // The stored state: no snapshot file to read, and only the entries applied after its
+            // last write to replay.
+            stateMachine = try loadStoredState(stored.shard)
+            applied = stateApplied
+        } else if let snapshot = stored.snapshot, snapshot.metadata.index > .zero {
+            // A snapshot whose state was never written (restored, or installed just before a
+            // crash): its file, and the stored state is replaced by it at the first write.
             let loaded = try SnapshotFile.read(from: snapshot.file)
             guard loaded.header.shard == stored.shard, loaded.header.metadata.index == snapshot.metadata.index else {
                 throw SnapshotFileError.corrupt("snapshot file \(snapshot.file) does not match its record")
             }
             stateMachine = loaded.stateMachine
-            applied = snapshot.metadata.index
+            applied = AppliedPosition(index: snapshot.metadata.index, term: snapshot.metadata.term)
+            replacementPending = true
         }
         // The replica's randomness (election timeouts), hashed once: taken as SplitMix64's state
         // directly, node n + 1's seed was node n's advanced one step (the node id was multiplied
@@ -452,10 +468,14 @@ final class StepWorker: @unchecked Sendable {
         var mixer = SeededRandom(seed: configuration.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15 &+ stored.shard.rawValue
                                      &+ context.nowMilliseconds)
         let seed = mixer.next()
-        let node = RaftNode(configuration: configuration.raftConfiguration(seed: seed), storage: log, appliedIndex: applied)
+        let node = RaftNode(configuration: configuration.raftConfiguration(seed: seed), storage: log, appliedIndex: applied.index)
         let replica = ShardReplica(shard: stored.shard, node: node, log: log)
         replica.stateMachine = stateMachine
-        replica.lastSnapshotIndex = applied
+        replica.appliedThrough = applied.index
+        replica.appliedTerm = applied.term
+        replica.writtenAppliedIndex = applied.index
+        replica.stateReplacementPending = replacementPending
+        replica.lastSnapshotIndex = snapshotIndex
         // Read ids start from the wall clock (in its top bits), so that they do not repeat
         // across restarts of the host (a deviation from a counter from 1, which repeated them:
         // see `ShardReplica.confirm`); a million reads a millisecond before they could meet.
@@ -465,6 +485,25 @@ final class StepWorker: @unchecked Sendable {
         publish(replica)
         return replica
     }
+
+    /// The shard's stored state, read page by page.
+    private func loadStoredState(_ shard: ShardID) throws -> KeyValueStateMachine {
+        var values: [[UInt8]: [UInt8]] = [:]
+        var expiries: [[UInt8]: UInt64] = [:]
+        var after: [UInt8]?
+        while true {
+            let rows = try context.store.stateRows(shard: shard, after: after, limit: Self.stateRowsPerRead)
+            for row in rows {
+                values[row.key] = row.value
+                if let expiry = row.expiryMilliseconds { expiries[row.key] = expiry }
+            }
+            guard rows.count == Self.stateRowsPerRead, let last = rows.last else { break }
+            after = last.key
+        }
+        return KeyValueStateMachine(values: values, expiries: expiries)
+    }
+
+    static let stateRowsPerRead = 4_096
 
     /// A leader reached us for a shard we do not hold: we were added to it (`--join`, or an
     /// observer added later). Record the replica, empty; the leader sends a snapshot or the log.
@@ -511,7 +550,7 @@ final class StepWorker: @unchecked Sendable {
                 work.append((replica, replica.node.ready()))
             }
         }
-        guard !work.isEmpty else { return }
+        guard !work.isEmpty || !stateFlushDue.isEmpty else { return }
         // A new role is published before any message that announces it leaves: a peer that
         // hears of this replica's leadership (and tells a client) never finds this host's
         // table behind.
@@ -547,11 +586,26 @@ final class StepWorker: @unchecked Sendable {
                 }
                 update.snapshot = StoredSnapshot(metadata: metadata, file: file)
                 replica.receivedSnapshots[metadata.index] = (received.stateMachine, file)
+            } else {
+                // The state's changes ride with the round's write: no sync of their own.
+                update.state = takeStateWrite(replica)
             }
             updates.append(update)
             persisting.append(PersistedShard(replica: replica, ready: ready, update: update,
                                              membershipChanged: membershipChanged[replica.shard] ?? false,
                                              handedOff: ready.snapshot == nil))
+        }
+        // Shards whose state changed and that write nothing else: idle since the last tick, or
+        // holding many changes. A shard waiting to record a snapshot submits nothing new.
+        let flushing = stateFlushDue
+        stateFlushDue = []
+        for shard in flushing.sorted() {
+            guard let replica = replicas[shard], replica.snapshotAwaitingRecord == nil,
+                  !persisting.contains(where: { $0.replica === replica }), let state = takeStateWrite(replica) else { continue }
+            var update = ReplicaLogUpdate(shard: shard)
+            update.state = state
+            updates.append(update)
+            persisting.append(PersistedShard(replica: replica, ready: nil, update: update, membershipChanged: false, handedOff: true))
         }
         if !updates.isEmpty {
             let id = nextWriteID
@@ -566,8 +620,9 @@ final class StepWorker: @unchecked Sendable {
             }
         }
         for shard in persisting where shard.handedOff {
-            shard.replica.node.handOff(shard.ready)
-            finish(shard.ready, on: shard.replica, membershipChanged: shard.membershipChanged, advance: false)
+            guard let ready = shard.ready else { continue }
+            shard.replica.node.handOff(ready)
+            finish(ready, on: shard.replica, membershipChanged: shard.membershipChanged, advance: false)
         }
         // Shards with nothing to write finish now; their acknowledgements wait for the shard's
         // writes in flight, if any.
@@ -594,6 +649,41 @@ final class StepWorker: @unchecked Sendable {
         guard ready.entries.isEmpty, ready.snapshot == nil, let hardState = ready.hardState else { return true }
         return hardState.term != replica.writtenHardState.term || hardState.vote != replica.writtenHardState.vote
     }
+
+    /// The state write a shard's next write carries, if its state changed since the last one:
+    /// the changed keys and the applied position, or, after a snapshot replaced the state, the
+    /// whole state. Nothing is taken from a write that may be dropped (a snapshot's record), only
+    /// from round writes, which are written again until they are durable: a change taken and
+    /// lost would leave the stored state short of what its applied position says.
+    ///
+    /// A replacement is one transaction, so a state larger than `stateReplacementBytesMax` is
+    /// not written at all ("detached") until a later replacement: a restart then reads the
+    /// snapshot file and replays the log, as before the state was stored. Streaming large
+    /// replacements over several writes is the store's `StateInstallStep.begin/rows/finish`.
+    func takeStateWrite(_ replica: ShardReplica) -> ReplicaStateWrite? {
+        guard !replica.stateDetached else { return nil }
+        let applied = AppliedPosition(index: replica.appliedThrough, term: replica.appliedTerm)
+        if replica.stateReplacementPending {
+            replica.stateReplacementPending = false
+            replica.stateMachine.discardChanges()
+            guard replica.stateMachine.dataBytes <= Self.stateReplacementBytesMax else {
+                replica.stateDetached = true
+                context.events(HostEvent(.notice, "the shard's state (\(replica.stateMachine.dataBytes) bytes) is too large to store in one write; "
+                                         + "a restart reads its snapshot and log instead", shard: replica.shard))
+                return nil
+            }
+            replica.writtenAppliedIndex = applied.index
+            return ReplicaStateWrite(replacement: replica.stateMachine.storedKeyValues, applied: applied)
+        }
+        guard !replica.stateMachine.changedKeys.isEmpty || applied.index > replica.writtenAppliedIndex else { return nil }
+        replica.writtenAppliedIndex = applied.index
+        return ReplicaStateWrite(changes: replica.stateMachine.takeChanges(), applied: applied)
+    }
+
+    /// The largest state replaced in one write.
+    static let stateReplacementBytesMax = 256 << 20
+    /// Changed keys a shard may hold before they get a write of their own.
+    static let stateChangesPerWriteMax = 65_536
 
     /// Hands a round's write to the store; its outcome comes back as a `persisted` item.
     private func submit(_ write: UInt64, _ updates: [ReplicaLogUpdate]) {
@@ -646,11 +736,13 @@ final class StepWorker: @unchecked Sendable {
             let replica = shard.replica
             replica.writesInFlight -= 1
             replica.log.applied(shard.update)
-            send(shard.ready.messagesAfterPersist, from: replica)
-            if shard.handedOff {
-                replica.node.persisted(shard.ready)
-            } else {
-                finish(shard.ready, on: replica, membershipChanged: shard.membershipChanged, advance: true)
+            if let ready = shard.ready {
+                send(ready.messagesAfterPersist, from: replica)
+                if shard.handedOff {
+                    replica.node.persisted(ready)
+                } else {
+                    finish(ready, on: replica, membershipChanged: shard.membershipChanged, advance: true)
+                }
             }
             if replica.writesInFlight == 0 && !replica.heldMessages.isEmpty {
                 send(replica.heldMessages, from: replica)
@@ -808,6 +900,7 @@ final class StepWorker: @unchecked Sendable {
                 break
             }
             replica.appliedThrough = entry.index
+            replica.appliedTerm = entry.term
             if let sweep = replica.sweep, sweep.position.index == entry.index {
                 // Another leader's entry took the sweep's place: its keys are still due.
                 if sweep.position.term != entry.term { replica.stateMachine.requeue(sweep.keys) }
@@ -822,6 +915,7 @@ final class StepWorker: @unchecked Sendable {
                 }
             }
         }
+        if replica.stateMachine.changedKeys.count >= Self.stateChangesPerWriteMax { stateFlushDue.insert(replica.shard) }
         replica.confirm(ready.readStates)
         for request in ready.failedReads {
             replica.pendingReads.removeValue(forKey: request)?.continuation.resume(returning: .failure(.noLeader))
@@ -836,6 +930,9 @@ final class StepWorker: @unchecked Sendable {
     private func finish(_ ready: Ready, on replica: ShardReplica, membershipChanged: Bool, advance: Bool) {
         if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
             replica.stateMachine = received.stateMachine
+            replica.stateReplacementPending = true
+            replica.stateDetached = false
+            stateFlushDue.insert(replica.shard)
             replica.lastSnapshotIndex = metadata.index
             for (index, _) in replica.receivedSnapshots where index <= metadata.index && index != metadata.index {
                 unlink(replica.receivedSnapshots[index]!.file)
@@ -846,6 +943,7 @@ final class StepWorker: @unchecked Sendable {
                 pending.continuation.resume(returning: .failure(.timeout))
             }
             replica.appliedThrough = metadata.index
+            replica.appliedTerm = metadata.term
             HostCounters.increment(context.counters.snapshotsInstalled)
             context.events(HostEvent(.info, "installed snapshot \(metadata.index) (\(replica.stateMachine.count) keys)",
                                      shard: replica.shard, term: metadata.term))

@@ -141,4 +141,8 @@ final class SimulatedHostLogStore: HostLogStore, @unchecked Sendable {
     }
 
     func term(shard: ShardID, at index: LogIndex) throws -> Term? { try durable.term(shard: shard, at: index) }
+
+    func stateRows(shard: ShardID, after: [UInt8]?, limit: Int) throws -> [StoredKeyValue] {
+        try durable.stateRows(shard: shard, after: after, limit: limit)
+    }
 }

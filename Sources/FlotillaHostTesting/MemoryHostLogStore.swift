@@ -12,6 +12,9 @@ public final class MemoryHostLogStore: HostLogStore {
         var compactedIndex: LogIndex = .zero
         var compactedTerm: Term = .zero
         var entries: [Entry] = []
+        /// The key-value state as written, and how far it is applied.
+        var state: [[UInt8]: StoredKeyValue] = [:]
+        var stateApplied: AppliedPosition?
 
         var lastIndex: LogIndex { LogIndex(compactedIndex.rawValue + UInt64(entries.count)) }
     }
@@ -66,6 +69,18 @@ public final class MemoryHostLogStore: HostLogStore {
                     log.compactedIndex = through
                 }
                 if let hardState = update.hardState { log.hardState = hardState }
+                if let state = update.state {
+                    if let replacement = state.replacement {
+                        log.state = Dictionary(replacement.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+                    }
+                    for change in state.changes {
+                        switch change {
+                        case .put(let row): log.state[row.key] = row
+                        case .delete(let key): log.state[key] = nil
+                        }
+                    }
+                    log.stateApplied = state.applied
+                }
                 shards[update.shard] = log
             }
         }
@@ -76,7 +91,8 @@ public final class MemoryHostLogStore: HostLogStore {
             shards.keys.sorted().map { shard in
                 let log = shards[shard]!
                 return StoredReplica(shard: shard, record: log.record, hardState: log.hardState, snapshot: log.snapshot,
-                                     firstIndex: log.compactedIndex.next, lastIndex: log.lastIndex, compactedTerm: log.compactedTerm)
+                                     firstIndex: log.compactedIndex.next, lastIndex: log.lastIndex, compactedTerm: log.compactedTerm,
+                                     stateApplied: log.stateApplied)
             }
         }
     }
@@ -87,6 +103,20 @@ public final class MemoryHostLogStore: HostLogStore {
             let start = Int(from.rawValue - log.compactedIndex.rawValue - 1)
             let end = Int(through.rawValue - log.compactedIndex.rawValue - 1)
             return log.entries[start...end].prefix(bytesMax: bytesMax)
+        }
+    }
+
+    /// In the LMDB store's order (`ScanOrder` position, then key), so that tests see the same.
+    public func stateRows(shard: ShardID, after: [UInt8]?, limit: Int) throws -> [StoredKeyValue] {
+        shards.withLock { shards in
+            guard let log = shards[shard] else { return [] }
+            func precedes(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+                let (leftPosition, rightPosition) = (ScanOrder.position(of: left), ScanOrder.position(of: right))
+                return leftPosition != rightPosition ? leftPosition < rightPosition : left.lexicographicallyPrecedes(right)
+            }
+            let sorted = log.state.keys.sorted(by: precedes)
+            let start = after.map { resume in sorted.firstIndex { precedes(resume, $0) } ?? sorted.count } ?? 0
+            return sorted[start...].prefix(max(0, limit)).map { log.state[$0]! }
         }
     }
 

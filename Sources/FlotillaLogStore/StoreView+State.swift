@@ -84,6 +84,8 @@ extension StoreView {
             guard inProgress?.generation == generation else {
                 throw LogStoreError.invalidBatch("shard \(shard) replica \(replica): no install of state generation \(generation) in progress")
             }
+        case .replace:
+            break
         case .finish(let generation, _, let rowCount):
             guard let inProgress, inProgress.generation == generation else {
                 throw LogStoreError.invalidBatch("shard \(shard) replica \(replica): no install of state generation \(generation) in progress")
@@ -151,6 +153,25 @@ extension StoreView {
         case .abandon(let generation):
             try retire(shard, replica, generation: generation)
             try transaction.delete(environment.replicas, installingKey)
+        case .replace(let rows, let applied):
+            let generation = try nextInstallGeneration(shard, replica)
+            if let unfinished = try installing(shard, replica) {
+                try retire(shard, replica, generation: unfinished.generation)
+                try transaction.delete(environment.replicas, installingKey)
+            }
+            try retire(shard, replica, generation: try stateGeneration(shard, replica))
+            try recordHighestGeneration(generation)
+            var rowCount: UInt64 = 0
+            for row in rows {
+                let key = StoreKey.state(shard, replica, generation, row.position, row.key)
+                if try transaction.value(environment.state, key, { _ in true }) == nil { rowCount += 1 }
+                try transaction.put(environment.state, key, row.value.encoded())
+            }
+            var encoded = [UInt8]()
+            encoded.appendBigEndian(generation)
+            try transaction.put(environment.replicas, StoreKey.replica(shard, replica, .stateGeneration), encoded)
+            try writeCount(StoreKey.replica(shard, replica, .stateCount), rowCount)
+            try transaction.put(environment.replicas, StoreKey.replica(shard, replica, .applied), applied.encoded())
         }
     }
 

@@ -97,9 +97,37 @@ public final class LMDBHostLogStore: HostLogStore {
             if let hardState = update.hardState {
                 stored.hardState = StoredHardState(term: hardState.term, vote: hardState.vote, commit: hardState.commit)
             }
+            if let state = update.state { stored.state = Self.stateUpdate(state) }
             converted.append(stored)
         }
         return WriteBatch(updates: converted)
+    }
+
+    /// The store keeps a replica's rows in `ScanOrder`: the position of each key, then the key.
+    static func stateUpdate(_ state: ReplicaStateWrite) -> StateUpdate {
+        let applied = LogPosition(index: state.applied.index, term: state.applied.term)
+        if let replacement = state.replacement {
+            return StateUpdate(applied: applied, install: .replace(rows: replacement.map(stateRow), applied: applied))
+        }
+        let changes = state.changes.map { change -> StateChange in
+            switch change {
+            case .put(let row): return .put(stateRow(row))
+            case .delete(let key): return .delete(position: ScanOrder.position(of: key), key: key)
+            }
+        }
+        return StateUpdate(changes: changes, applied: applied)
+    }
+
+    static func stateRow(_ row: StoredKeyValue) -> StateRow {
+        StateRow(position: ScanOrder.position(of: row.key), key: row.key,
+                 value: StateValue(bytes: row.value, expiryMilliseconds: row.expiryMilliseconds))
+    }
+
+    public func stateRows(shard: ShardID, after: [UInt8]?, limit: Int) throws -> [StoredKeyValue] {
+        let resume = after.map { StateResumePoint(position: ScanOrder.position(of: $0), key: $0) }
+        return try store.stateRows(shard: shard, replica: replica, after: resume, limit: limit).map {
+            StoredKeyValue(key: $0.key, value: $0.value.bytes, expiryMilliseconds: $0.value.expiryMilliseconds)
+        }
     }
 
     public func loadReplicas() throws -> [StoredReplica] {
@@ -116,9 +144,11 @@ public final class LMDBHostLogStore: HostLogStore {
             case .restore: origin = .restore
             }
             let hardState = recovered.hardState.map { HardState(term: $0.term, vote: $0.vote, commit: $0.commit) } ?? HardState()
+            let applied = try store.appliedPosition(shard: recovered.shard, replica: replica)
             return StoredReplica(shard: recovered.shard, record: ReplicaRecord(origin: origin), hardState: hardState,
                                  snapshot: snapshot, firstIndex: recovered.bounds.firstIndex, lastIndex: recovered.bounds.lastIndex,
-                                 compactedTerm: recovered.bounds.compacted.term)
+                                 compactedTerm: recovered.bounds.compacted.term,
+                                 stateApplied: applied.index > .zero ? AppliedPosition(index: applied.index, term: applied.term) : nil)
         }
     }
 

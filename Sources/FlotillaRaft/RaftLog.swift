@@ -19,7 +19,11 @@ struct RaftLog {
         unstableOffset = storage.lastIndex.next
         handedThrough = storage.lastIndex
         let firstUsable = storage.firstIndex.previous
-        committed = max(storage.hardState.commit, storage.snapshot.index, firstUsable)
+        // The caller applies only committed entries, so its applied index is a commit index
+        // too: a caller whose state machine is durable (written with its log) may be ahead of
+        // the commit index in the hard state, which is not written on its own. Clamping the
+        // applied index to that older commit would apply entries a second time.
+        committed = max(storage.hardState.commit, storage.snapshot.index, firstUsable, applied)
         committed = min(committed, storage.lastIndex)
         self.applied = max(min(applied, committed), storage.snapshot.index, firstUsable)
     }

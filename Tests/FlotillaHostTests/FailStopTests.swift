@@ -28,6 +28,9 @@ final class FailStopTests: XCTestCase {
             try inner.entries(shard: shard, from: from, through: through, bytesMax: bytesMax)
         }
         func term(shard: ShardID, at index: LogIndex) throws -> Term? { try inner.term(shard: shard, at: index) }
+        func stateRows(shard: ShardID, after: [UInt8]?, limit: Int) throws -> [StoredKeyValue] {
+            try inner.stateRows(shard: shard, after: after, limit: limit)
+        }
     }
 
     func testAFailedSyncStopsTheHostWithoutRetrying() async throws {
