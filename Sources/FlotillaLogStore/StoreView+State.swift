@@ -32,10 +32,7 @@ extension StoreView {
     }
 
     func stateValue(_ shard: ShardID, _ replica: ReplicaID, position: UInt64, key: [UInt8]) throws -> StateValue? {
-        let generation = try stateGeneration(shard, replica)
-        return try transaction.value(environment.state, StoreKey.state(shard, replica, generation, position, key)) {
-            try StateValue.decode($0)
-        }
+        try readStateRow(shard, replica, try stateGeneration(shard, replica), position: position, key: key)
     }
 
     /// Up to `limit` rows (and about `bytesMax` bytes, at least one row) of `generation` in
@@ -45,28 +42,33 @@ extension StoreView {
         let prefix = StoreKey.statePrefix(shard, replica, generation)
         let cursor = try transaction.cursor(environment.state)
         defer { cursor.close() }
-        let start = after.map { StoreKey.state(shard, replica, generation, $0.position, $0.key) } ?? prefix
+        let start = after.map { Self.stateStoredKey(shard, replica, generation, $0.position, $0.key).key } ?? prefix
         var item = try cursor.seek(atOrAfter: start)
-        if let after, let found = item, Self.rowKey(found.key).map({ $0.position == after.position && $0.key == after.key }) == true {
-            item = try cursor.next()
-        }
         var rows: [StateRow] = []
         var bytes = 0
-        while let found = item, rows.count < limit, found.key.starts(with: prefix) {
-            guard let (position, key) = Self.rowKey(found.key) else { throw LogStoreError.corrupt("state key too short") }
-            let value = try StateValue.decode(found.value)
-            bytes += key.count + value.bytes.count
-            if !rows.isEmpty && bytes > bytesMax { break }
-            rows.append(StateRow(position: position, key: key, value: value))
+        /// Whether a row is at or before the resume point (a bucket may hold both kinds).
+        func isPassed(_ position: UInt64, _ key: [UInt8]) -> Bool {
+            guard let after, position == after.position else { return false }
+            return !after.key.lexicographicallyPrecedes(key)
+        }
+        scanning: while let found = item, rows.count < limit, found.key.starts(with: prefix) {
+            guard found.key.count > StoreKey.statePrefixBytes else { throw LogStoreError.corrupt("state key too short") }
+            let position = found.key.loadBigEndianUInt64(at: 20)
+            var candidates: [(key: [UInt8], value: StateValue)]
+            if Self.isStateBucket(found.key) {
+                candidates = try Self.decodeStateBucket(found.value)
+            } else {
+                candidates = [(Array(found.key[StoreKey.statePrefixBytes...]), try StateValue.decode(found.value))]
+            }
+            for (key, value) in candidates where !isPassed(position, key) {
+                guard rows.count < limit else { break scanning }
+                bytes += key.count + value.bytes.count
+                if !rows.isEmpty && bytes > bytesMax { break scanning }
+                rows.append(StateRow(position: position, key: key, value: value))
+            }
             item = try cursor.next()
         }
         return rows
-    }
-
-    /// Position and key of a state key.
-    static func rowKey(_ raw: UnsafeRawBufferPointer) -> (position: UInt64, key: [UInt8])? {
-        guard raw.count >= StoreKey.statePrefixBytes else { return nil }
-        return (raw.loadBigEndianUInt64(at: 20), Array(raw[StoreKey.statePrefixBytes...]))
     }
 
     // MARK: - Writing
@@ -105,15 +107,9 @@ extension StoreView {
             for change in state.changes {
                 switch change {
                 case .put(let row):
-                    let key = StoreKey.state(shard, replica, generation, row.position, row.key)
-                    if try transaction.value(environment.state, key, { _ in true }) == nil { count += 1 }
-                    try transaction.put(environment.state, key, row.value.encoded())
+                    if try writeStateRow(shard, replica, generation, row) { count += 1 }
                 case .delete(let position, let key):
-                    let stored = StoreKey.state(shard, replica, generation, position, key)
-                    if try transaction.value(environment.state, stored, { _ in true }) != nil {
-                        try transaction.delete(environment.state, stored)
-                        count -= 1
-                    }
+                    if try eraseStateRow(shard, replica, generation, position: position, key: key) { count -= 1 }
                 }
             }
             try writeCount(StoreKey.replica(shard, replica, .stateCount), count)
@@ -137,9 +133,7 @@ extension StoreView {
         case .rows(let generation, let rows):
             var rowCount = try installing(shard, replica)?.rowCount ?? 0
             for row in rows {
-                let key = StoreKey.state(shard, replica, generation, row.position, row.key)
-                if try transaction.value(environment.state, key, { _ in true }) == nil { rowCount += 1 }
-                try transaction.put(environment.state, key, row.value.encoded())
+                if try writeStateRow(shard, replica, generation, row) { rowCount += 1 }
             }
             try recordInstalling(installingKey, generation: generation, rowCount: rowCount)
         case .finish(let generation, let applied, let rowCount):
@@ -163,9 +157,7 @@ extension StoreView {
             try recordHighestGeneration(generation)
             var rowCount: UInt64 = 0
             for row in rows {
-                let key = StoreKey.state(shard, replica, generation, row.position, row.key)
-                if try transaction.value(environment.state, key, { _ in true }) == nil { rowCount += 1 }
-                try transaction.put(environment.state, key, row.value.encoded())
+                if try writeStateRow(shard, replica, generation, row) { rowCount += 1 }
             }
             var encoded = [UInt8]()
             encoded.appendBigEndian(generation)

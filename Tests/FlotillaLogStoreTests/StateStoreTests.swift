@@ -76,6 +76,64 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(try store.stateRows(shard: shard, replica: replica, after: gap, limit: 1).first, expected.first { gap < $0.resumePoint })
     }
 
+    /// LMDB keys are at most 511 bytes; Flotilla's keys up to 1,024. Long keys sharing their
+    /// first 448 bytes and their position share a bucket, and are still found, counted, ordered
+    /// and resumed exactly.
+    func testLongKeysAreStoredReadCountedAndWalkedInOrder() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let common = String(repeating: "k", count: 600)
+        let keys = [common + "b", common + "a", common + "c", String(repeating: "k", count: 448),
+                    String(repeating: "k", count: 449), String(repeating: "z", count: 1_024), "short"]
+        let rows = keys.enumerated().map { StateRow(position: 5, key: Array($1.utf8), value: StateValue(bytes: Array("v\($0)".utf8))) }
+        do {
+            let store = try open(directory)
+            try write(store, StateUpdate(changes: rows.map { .put($0) }, applied: LogPosition(index: LogIndex(1), term: Term(1))), record: true)
+            try write(store, StateUpdate(changes: [.put(StateRow(position: 5, key: Array((common + "a").utf8), value: StateValue(bytes: Array("new".utf8)))),
+                                                   .delete(position: 5, key: Array((common + "c").utf8)),
+                                                   .delete(position: 5, key: Array((common + "d").utf8))]))
+            store.close()
+        }
+        let store = try open(directory)
+        func stored(_ key: String) throws -> String? {
+            try store.stateValue(shard: shard, replica: replica, position: 5, key: Array(key.utf8)).map { String(decoding: $0.bytes, as: UTF8.self) }
+        }
+        XCTAssertEqual(try stored(common + "a"), "new")
+        XCTAssertEqual(try stored(common + "b"), "v0")
+        XCTAssertNil(try stored(common + "c"))
+        XCTAssertNil(try stored(common))
+        XCTAssertEqual(try stored(String(repeating: "z", count: 1_024)), "v5")
+        XCTAssertEqual(try store.stateCount(shard: shard, replica: replica), 6)
+        let expected = keys.filter { $0 != common + "c" }.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        var walked: [[UInt8]] = []
+        var after: StateResumePoint?
+        while true {
+            let page = try store.stateRows(shard: shard, replica: replica, after: after, limit: 2)
+            if page.isEmpty { break }
+            walked += page.map(\.key)
+            after = page.last!.resumePoint
+        }
+        XCTAssertEqual(walked, expected, "long and short keys in byte order, resumed inside a bucket too")
+    }
+
+    func testAReplacementInOneWriteTakesTheWholeStateAndItsPosition() throws {
+        let store = try open(try makeTemporaryDirectory(self))
+        try write(store, StateUpdate(changes: [.put(row("old", "1")), .put(row("kept", "2"))],
+                                     applied: LogPosition(index: LogIndex(4), term: Term(1))), record: true)
+        let replacement = [row("kept", "new"), row("fresh", "3"), StateRow(position: 9, key: Array(String(repeating: "L", count: 700).utf8), value: StateValue(bytes: [1]))]
+        try write(store, StateUpdate(applied: LogPosition(index: LogIndex(40), term: Term(3)),
+                                     install: .replace(rows: replacement, applied: LogPosition(index: LogIndex(40), term: Term(3)))))
+        XCTAssertNil(try value(store, "old"))
+        XCTAssertEqual(try value(store, "kept"), "new")
+        XCTAssertEqual(try value(store, "fresh"), "3")
+        XCTAssertEqual(try store.stateCount(shard: shard, replica: replica), 3)
+        XCTAssertEqual(try store.appliedPosition(shard: shard, replica: replica), LogPosition(index: LogIndex(40), term: Term(3)))
+        // The replaced generation's rows go in the writer's later transactions.
+        for _ in 0..<5 where try store.retiredStateGenerationCount() > 0 {
+            try write(store, StateUpdate(changes: [.put(row("tick", "x"))]))
+        }
+        XCTAssertEqual(try store.retiredStateGenerationCount(), 0)
+    }
+
     func testAnInstallReplacesTheWholeStateAtOnceAndTheOldRowsAreSweptAway() throws {
         let store = try open(try makeTemporaryDirectory(self))
         try write(store, StateUpdate(changes: [.put(row("old", "x")), .put(row("kept-name", "old"))],
