@@ -45,6 +45,9 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("reads"), help: ArgumentHelp("Share of reads (GET), 0 to 1; the rest are writes.", valueName: "fraction"))
     var reads = 0.0
 
+    @Flag(name: .customLong("sequential"), help: "Keys in order, each once per --keys requests (to load data), instead of at random.")
+    var sequential = false
+
     @Flag(name: .customLong("stale"), help: "Read with STALE-GET (the host's local replica; line protocol only).")
     var stale = false
 
@@ -104,6 +107,7 @@ struct Bench: ParsableCommand {
         options.operations = operations
         options.threads = threads
         options.keyPrefix = keyPrefix
+        options.sequential = sequential
         return options
     }
 

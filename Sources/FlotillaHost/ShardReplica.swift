@@ -41,6 +41,8 @@ final class ShardReplica {
     /// The applied index the last state write carried: the store's state is (or will be, once
     /// the writes in flight are durable) applied through it.
     var writtenAppliedIndex: LogIndex = .zero
+    /// When the last state write was taken (the host clock's milliseconds).
+    var stateWrittenAtMilliseconds: UInt64 = 0
     /// The state was replaced whole (a snapshot installed, or loaded from its file at start):
     /// the next state write replaces the stored one.
     var stateReplacementPending = false

@@ -16,12 +16,17 @@ struct LoadConnection {
     private var start = 0
     private var replies = RedisReplyParser()
     private var random: UInt64
+    /// With `--sequential`: the next key and the step to the one after (the connection count),
+    /// so that the connections write every key once between them.
+    private var sequence: (next: UInt64, stride: UInt64)?
     var isOpen = true
 
-    init(socket: Int32, name: String, seed: UInt64, loadProtocol: LoadProtocol = .line) {
+    init(socket: Int32, name: String, seed: UInt64, loadProtocol: LoadProtocol = .line,
+         sequence: (first: UInt64, stride: UInt64)? = nil) {
         self.socket = socket
         self.name = name
         self.loadProtocol = loadProtocol
+        self.sequence = sequence.map { ($0.first, max(1, $0.stride)) }
         random = seed | 1
         buffer.reserveCapacity(1 << 16)
     }
@@ -37,7 +42,13 @@ struct LoadConnection {
     /// Appends one request to `output`; its latency will count from `countFrom`, the time it is
     /// sent in closed-loop load and the time it was due in open-loop load (`OpenLoopSchedule`).
     mutating func appendRequest(to output: inout [UInt8], options: LoadGenerator.Options, value: [UInt8], countFrom: UInt64) {
-        let key = nextRandom() % UInt64(max(1, options.keyCount))
+        let key: UInt64
+        if let current = sequence {
+            key = current.next % UInt64(max(1, options.keyCount))
+            sequence = (current.next &+ current.stride, current.stride)
+        } else {
+            key = nextRandom() % UInt64(max(1, options.keyCount))
+        }
         let isRead = options.readFraction > 0 && Double(nextRandom() >> 11) / Double(1 << 53) < options.readFraction
         switch loadProtocol {
         case .line:

@@ -31,6 +31,9 @@ public struct LoadGenerator: Sendable {
         /// Open-loop load: requests per second over all connections, sent on schedule whatever the answers.
         public var ratePerSecond: Double?
         public var loadProtocol = LoadProtocol.line
+        /// Keys in order instead of at random: connection `i` of `n` takes keys `i`, `i + n`, ...
+        /// (below `keyCount`), so `operations == keyCount` writes every key once (loading data).
+        public var sequential = false
         /// Once no more requests are due, how long to wait for the answers still outstanding;
         /// those that never come are counted as errors, so a server that stops answering does
         /// not hang the run.
@@ -157,7 +160,8 @@ public struct LoadGenerator: Sendable {
             }
             connections.append(LoadConnection(socket: socket, name: "connection \(connection)",
                                               seed: UInt64(connection + 1) &* 0x9E37_79B9_7F4A_7C15 ^ DispatchTime.now().uptimeNanoseconds,
-                                              loadProtocol: options.loadProtocol))
+                                              loadProtocol: options.loadProtocol,
+                                              sequence: options.sequential ? (UInt64(connection), UInt64(options.connections)) : nil))
             if let rate = options.ratePerSecond {
                 schedules.append(OpenLoopSchedule(connectionIndex: connection, connectionCount: options.connections, ratePerSecond: rate,
                                                   startNanoseconds: startNanoseconds, endNanoseconds: deadlineNanoseconds,
