@@ -106,6 +106,7 @@ final class StepWorker: @unchecked Sendable {
         if !failedStop && context.hasFailedStop { enterFailStop() }
         for item in items {
             if case .stop = item {
+                if !stopping && !failedStop && storeRefusal == nil { writeStateAtStop() }
                 stopping = true
                 abandonRefusedWrites()
                 continue
@@ -124,6 +125,26 @@ final class StepWorker: @unchecked Sendable {
             processReadies()
             rounds += 1
         }
+    }
+
+    /// A stop writes every shard's changed state, so that a host stopped cleanly restarts with
+    /// nothing to apply again; the stop waits for it as for every write in flight.
+    private func writeStateAtStop() {
+        var updates: [ReplicaLogUpdate] = []
+        var persisting: [PersistedShard] = []
+        for shard in replicas.keys.sorted() {
+            guard let replica = replicas[shard], replica.hasUnwrittenState, let state = takeStateWrite(replica) else { continue }
+            var update = ReplicaLogUpdate(shard: shard)
+            update.state = state
+            updates.append(update)
+            persisting.append(PersistedShard(replica: replica, ready: nil, update: update, membershipChanged: false, handedOff: true))
+        }
+        guard !updates.isEmpty else { return }
+        let id = nextWriteID
+        nextWriteID += 1
+        inflightWrites[id] = persisting
+        for shard in persisting { shard.replica.writesInFlight += 1 }
+        submit(id, updates)
     }
 
     /// After the last round of a stop: what still waits fails, and snapshot files that will
@@ -599,9 +620,9 @@ final class StepWorker: @unchecked Sendable {
         // holding many changes. A shard waiting to record a snapshot submits nothing new.
         let flushing = stateFlushDue
         stateFlushDue = []
-        for shard in flushing.sorted() {
-            guard let replica = replicas[shard], replica.snapshotAwaitingRecord == nil,
-                  !persisting.contains(where: { $0.replica === replica }), let state = takeStateWrite(replica) else { continue }
+        let writing = Set(persisting.map(\.replica.shard))
+        for shard in flushing.sorted() where !writing.contains(shard) {
+            guard let replica = replicas[shard], replica.snapshotAwaitingRecord == nil, let state = takeStateWrite(replica) else { continue }
             var update = ReplicaLogUpdate(shard: shard)
             update.state = state
             updates.append(update)
