@@ -44,6 +44,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("join"), help: "First boot of a host an existing cluster will add with ADD-OBSERVER.")
     var join = false
 
+    @Flag(name: .customLong("auto-rebalance"),
+          help: "Plan a rebalance whenever the cluster's host list changes (ADD-HOST, DRAIN), as REBALANCE would; carried out by whichever host leads the cluster map, so give it to every host.")
+    var autoRebalance = false
+
     @Option(name: .customLong("metrics-addr"),
             help: "Where GET /metrics (Prometheus text) and GET /health are served; 'none' turns it off (default: the --client-addr host, its port + 200).")
     var metricsAddress: String?
@@ -209,7 +213,7 @@ struct Serve: AsyncParsableCommand {
             } else {
                 Self.onHangup { reloadLogger.notice("SIGHUP: no TLS files to reload") }
             }
-            router.startReplicaMover()
+            router.startReplicaMover(autoRebalance: autoRebalance)
             let signal = await Self.waitForTermination()
             logger.notice("received \(signal): stopping")
             // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up
