@@ -16,12 +16,13 @@ extension HostRequestRouter {
     }
 
     /// Starts this host's replica mover, which acts whenever this host leads the meta shard:
-    /// it carries out the recorded moves, balances leaders when none is pending, and with
-    /// `autoRebalance` (`--auto-rebalance`) plans a rebalance whenever the host list changes.
-    public func startReplicaMover(autoRebalance: Bool = false) {
+    /// it carries out the recorded moves, balances leaders when none is pending (unless
+    /// `leaderBalance` is off: `--no-leader-balance`), and with `autoRebalance`
+    /// (`--auto-rebalance`) plans a rebalance whenever the host list changes.
+    public func startReplicaMover(autoRebalance: Bool = false, leaderBalance: Bool = true) {
         let mover = replicaMover.withLock { existing -> ReplicaMover in
             if let existing { return existing }
-            let created = ReplicaMover(router: self, autoRebalance: autoRebalance)
+            let created = ReplicaMover(router: self, autoRebalance: autoRebalance, leaderBalance: leaderBalance)
             existing = created
             return created
         }
@@ -117,12 +118,13 @@ extension HostRequestRouter {
         // are pending, the transfers leader balance wants now count as moves, and the
         // balancer is asked for a pass at once instead of at its next period.
         var leaderTransfers = 0
-        if map.moves.isEmpty {
+        let mover = replicaMover.withLock { $0 }
+        if map.moves.isEmpty, mover?.leaderBalance != false {
             let eligible = await answeringHosts(of: map)
             memberships[MetaShard.id] = nil
             leaderTransfers = LeaderBalancePlanner.plan(memberships: memberships, eligible: eligible, targetLagEntriesMax: nil,
                                                         limit: Int.max).count
-            replicaMover.withLock { $0 }?.balancer.passSoon()
+            mover?.balancer.passSoon()
         }
         runtime.events(HostEvent(.notice, draining.map { "draining host \($0): \(map.moves.count) moves pending" }
             ?? "rebalance: \(map.moves.count) replica moves and \(leaderTransfers) leader transfers pending"))

@@ -18,7 +18,8 @@ import Synchronization
 /// Data shards are changed through the router, like a client's admin commands (relayed to
 /// each shard's leader); the meta shard, which this host leads, directly.
 ///
-/// While no move is pending it balances leaders (`LeaderBalancer`). With `autoRebalance`
+/// While no move is pending it balances leaders (`LeaderBalancer`; off with `leaderBalance`
+/// false, for an operator who places leaders by hand with `TRANSFER`). With `autoRebalance`
 /// (`--auto-rebalance`) it also plans a rebalance whenever the map's host list differs from
 /// the one it last planned for: after `ADD-HOST`, `DRAIN` or a host marked removed, and once
 /// when this host starts leading the meta shard (its predecessor may have failed between a
@@ -27,6 +28,7 @@ final class ReplicaMover: Sendable {
     let router: HostRequestRouter
     let balancer: LeaderBalancer
     let autoRebalance: Bool
+    let leaderBalance: Bool
     private let task = Mutex<Task<Void, Never>?>(nil)
     /// The host list (`ClusterMap.hostsText`) the last automatic plan was made for; nil when
     /// none was made since this host last started leading the meta shard.
@@ -37,9 +39,10 @@ final class ReplicaMover: Sendable {
     /// observer catching up, an election).
     static let pauseMilliseconds = 200
 
-    init(router: HostRequestRouter, autoRebalance: Bool) {
+    init(router: HostRequestRouter, autoRebalance: Bool, leaderBalance: Bool) {
         self.router = router
         self.autoRebalance = autoRebalance
+        self.leaderBalance = leaderBalance
         balancer = LeaderBalancer(router: router)
     }
 
@@ -86,7 +89,7 @@ final class ReplicaMover: Sendable {
             }
         }
         if current.map.moves.isEmpty {
-            await balancer.passIfDue(map: current.map)
+            if leaderBalance { await balancer.passIfDue(map: current.map) }
         } else {
             await driveMoves(current.map)
         }
@@ -122,6 +125,7 @@ final class ReplicaMover: Sendable {
                 guard await record(move, step: .adding) else { return }
                 move.step = .adding
                 router.runtime.events(HostEvent(.info, "moving a replica from \(move.from) to \(move.to)", shard: shard))
+                router.faultPoint?.reach("move-recorded-adding")
             case .adding:
                 guard move.to != .none else {
                     guard await record(move, step: .removing) else { return }
@@ -135,6 +139,7 @@ final class ReplicaMover: Sendable {
                 }
                 let answer = await administer(shard, .addObserver(shard: shard.rawValue, node: move.to.rawValue, address: address))
                 if answer == .ok || answer.message.contains("is already a member") {
+                    router.faultPoint?.reach("move-observer-added")
                     guard await record(move, step: .promoting) else { return }
                     move.step = .promoting
                 } else if answer.message.contains("was removed") {
@@ -147,6 +152,7 @@ final class ReplicaMover: Sendable {
             case .promoting:
                 let answer = await administer(shard, .promote(shard: shard.rawValue, node: move.to.rawValue))
                 if answer == .ok {
+                    router.faultPoint?.reach("move-promoted")
                     guard await record(move, step: .removing) else { return }
                     move.step = .removing
                 } else if answer.message.contains("is not an observer"), let membership = await membership(of: shard) {
@@ -184,12 +190,15 @@ final class ReplicaMover: Sendable {
                 }
                 if membership.leader == move.from {
                     let successor = remaining.contains(move.to) ? move.to : remaining[0]
-                    _ = await administer(shard, .transfer(shard: shard.rawValue, node: successor.rawValue))
+                    if await administer(shard, .transfer(shard: shard.rawValue, node: successor.rawValue)) == .ok {
+                        router.faultPoint?.reach("move-leadership-handed-over")
+                    }
                     await pause()
                     continue
                 }
                 let answer = await administer(shard, .remove(shard: shard.rawValue, node: move.from.rawValue))
                 if answer == .ok || answer.message.contains("is not a member") {
+                    router.faultPoint?.reach("move-replica-removed")
                     await finish(move)
                     router.runtime.events(HostEvent(.info, "moved a replica from \(move.from) to \(move.to)", shard: shard))
                     return
