@@ -5,7 +5,7 @@ import FlotillaServer
 import Synchronization
 
 /// Leader balance, on the host that leads the meta shard, while no replica move is pending:
-/// every `passIntervalMilliseconds` it asks every data shard's leader for its members and
+/// every `passInterval` (a second, longer for many shards) it asks every data shard's leader for its members and
 /// their lag, and the active hosts whether they answer, and hands over the leaderships
 /// `LeaderBalancePlanner` picks (at most `transfersPerPassMax` a pass, through the router's
 /// `TRANSFER` path like a client's). So leaders spread over the active hosts after a cluster
@@ -23,7 +23,14 @@ final class LeaderBalancer: Sendable {
     }
     private let state = Mutex(State())
 
-    static let passIntervalMilliseconds: UInt64 = 1_000
+    static let passIntervalMillisecondsMin: UInt64 = 1_000
+    /// A pass asks every shard's leader for its status, so with many shards passes are spaced
+    /// out in proportion: 1 s up to 64 shards, about 16 s for 1,000, 17 min for 65,536.
+    static let passIntervalMillisecondsPerShard: UInt64 = 16
+
+    static func passIntervalMilliseconds(shardCount: UInt64) -> UInt64 {
+        max(passIntervalMillisecondsMin, shardCount * passIntervalMillisecondsPerShard)
+    }
     static let transfersPerPassMax = 4
     /// A target further behind than this is not given leadership yet; as the promotion bound.
     static let targetLagEntriesMax: UInt64 = 64
@@ -38,13 +45,11 @@ final class LeaderBalancer: Sendable {
     /// One pass when its period is over: the shards' leaders are looked at and a few moved.
     func passIfDue(map: ClusterMap) async {
         let now = HostRequestRouter.nowMilliseconds()
-        let due = state.withLock { state -> Bool in
-            guard now >= state.nextPassMilliseconds else { return false }
-            state.nextPassMilliseconds = now + Self.passIntervalMilliseconds
-            return true
-        }
-        guard due else { return }
+        guard state.withLock({ now >= $0.nextPassMilliseconds }) else { return }
         await pass(map: map)
+        // Counted from the end of the pass: a slow pass is never followed at once by the next.
+        let interval = Self.passIntervalMilliseconds(shardCount: router.runtime.shardCount)
+        state.withLock { $0.nextPassMilliseconds = HostRequestRouter.nowMilliseconds() + interval }
     }
 
     private func pass(map: ClusterMap) async {

@@ -33,6 +33,11 @@ final class ReplicaMover: Sendable {
     /// The host list (`ClusterMap.hostsText`) the last automatic plan was made for; nil when
     /// none was made since this host last started leading the meta shard.
     private let plannedHosts = Mutex<String?>(nil)
+    /// After an automatic plan that could not be made (a shard without a leader to ask), the
+    /// next try waits this long, so that a cluster missing a host does not re-ask every shard
+    /// five times a second.
+    static let autoPlanRetryMilliseconds: UInt64 = 2_000
+    private let nextAutoPlanMilliseconds = Mutex<UInt64>(0)
 
     static let movesInFlightMax = 2
     /// Between looks at the map while idle, and between retries of a step that must wait (an
@@ -80,12 +85,17 @@ final class ReplicaMover: Sendable {
         guard case .success(var current) = await store.read() else { return }
         if autoRebalance {
             let hosts = current.map.hostsText
-            if plannedHosts.withLock({ $0 }) != hosts {
-                guard case .success(.okIndex(let pending)) = await router.planMoves(draining: nil) else { return }
-                plannedHosts.withLock { $0 = hosts }
-                router.runtime.events(HostEvent(.notice, "auto-rebalance: the host list changed; \(pending) moves pending"))
-                guard case .success(let replanned) = await store.read() else { return }
-                current = replanned
+            let now = HostRequestRouter.nowMilliseconds()
+            if plannedHosts.withLock({ $0 }) != hosts, now >= nextAutoPlanMilliseconds.withLock({ $0 }) {
+                if case .success(.okIndex(let pending)) = await router.planMoves(draining: nil) {
+                    plannedHosts.withLock { $0 = hosts }
+                    router.runtime.events(HostEvent(.notice, "auto-rebalance: the host list changed; \(pending) moves pending"))
+                    guard case .success(let replanned) = await store.read() else { return }
+                    current = replanned
+                } else {
+                    // Moves already recorded go on meanwhile.
+                    nextAutoPlanMilliseconds.withLock { $0 = HostRequestRouter.nowMilliseconds() + Self.autoPlanRetryMilliseconds }
+                }
             }
         }
         if current.map.moves.isEmpty {
