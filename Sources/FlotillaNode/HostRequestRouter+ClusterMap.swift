@@ -169,8 +169,9 @@ extension HostRequestRouter {
         return (memberships, nil)
     }
 
-    /// The shard's members as its leader reports them, with each member's lag (nil: not known
-    /// right now). A follower's report is used when it names no leader that answers.
+    /// The shard's members as its leader reports them, with each member's lag (nil: the
+    /// leader it names does not answer). A replica that knows no leader answers for itself
+    /// (`leader` none, no lag), which leader balance leaves alone.
     func shardMembership(of shard: ShardID) async -> ShardMembership? {
         guard case .status(var line) = await ask(.status(shard: shard.rawValue)) else { return nil }
         var fields = StatusLine.fields(line)
