@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
     var autoRebalance = false
 
     @Flag(name: .customLong("leader-balance"), inversion: .prefixedNo,
-          help: "Spread the shards' leaders evenly over the active hosts, and give a host back its share after an outage (off: leaders stay where elections or TRANSFER put them).")
+          help: "Spread the shards' leaders evenly over the active hosts, and give a host back its share after an outage (off: leaders stay where elections or TRANSFER put them); done by whichever host leads the cluster map, so give every host the same.")
     var leaderBalance = true
 
     @Option(name: .customLong("fault-point"), help: .hidden)
