@@ -251,7 +251,10 @@ public final class HostRuntime: @unchecked Sendable {
             try (options.join ? "join\n" : "\(options.shardCount)\n").write(toFile: shardCountPath, atomically: true, encoding: .utf8)
         }
         if !FileManager.default.fileExists(atPath: metaMarkerPath) {
-            try MetaShard.writeMarker(directory: options.dataDirectory, members: seedMembers)
+            // Not fatal (a full disk must not keep a host from serving reads): without the
+            // marker the next boot decides again from the same store and seed members, and a
+            // meta replica, once there, stays in the store (removed ones included).
+            try? MetaShard.writeMarker(directory: options.dataDirectory, members: seedMembers)
         }
     }
 
