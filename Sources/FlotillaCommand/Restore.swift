@@ -22,6 +22,11 @@ struct Restore: ParsableCommand {
     @Option(name: .customLong("replicas"), help: "Voters per shard, placed over the --members as `flotilla serve --replicas` places them (every member when there are fewer).")
     var replicas = 3
 
+    /// Leaves the data dir as a restore made before the meta shard existed did, for the test
+    /// that `flotilla serve` brings such a data dir up to date.
+    @Flag(name: .customLong("without-meta-shard"), help: .hidden)
+    var withoutMetaShard = false
+
     @Argument(help: "Exported snapshot files, one per shard.")
     var files: [String]
 
@@ -58,7 +63,12 @@ struct Restore: ParsableCommand {
                 restored = try ClusterRestore.restore(snapshots, members: memberList, placement: placement,
                                                       store: LMDBHostLogStore(store: store),
                                                       snapshotDirectory: dataDirectory + "/snapshots").shards
-                try RestoredDataDirectory.finish(directory: dataDirectory, shardCount: shardCount, replicaCount: replicas, members: memberList)
+                if !withoutMetaShard {
+                    _ = try RestoredDataDirectory.bootstrapMetaShard(node: ReplicaID(nodeID), members: memberList,
+                                                                     store: LMDBHostLogStore(store: store))
+                }
+                try RestoredDataDirectory.finish(directory: dataDirectory, shardCount: shardCount, replicaCount: replicas, members: memberList,
+                                                 withMetaShard: !withoutMetaShard)
                 store.close()
             } catch {
                 store.close()

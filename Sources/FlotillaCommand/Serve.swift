@@ -44,6 +44,17 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("join"), help: "First boot of a host an existing cluster will add with ADD-OBSERVER.")
     var join = false
 
+    @Flag(name: .customLong("auto-rebalance"),
+          help: "Plan a rebalance whenever the cluster's host list changes (ADD-HOST, DRAIN), as REBALANCE would; carried out by whichever host leads the cluster map, so give it to every host.")
+    var autoRebalance = false
+
+    @Flag(name: .customLong("leader-balance"), inversion: .prefixedNo,
+          help: "Spread the shards' leaders evenly over the active hosts, and give a host back its share after an outage (off: leaders stay where elections or TRANSFER put them); done by whichever host leads the cluster map, so give every host the same.")
+    var leaderBalance = true
+
+    @Option(name: .customLong("fault-point"), help: .hidden)
+    var faultPoint: String?
+
     @Option(name: .customLong("metrics-addr"),
             help: "Where GET /metrics (Prometheus text) and GET /health are served; 'none' turns it off (default: the --client-addr host, its port + 200).")
     var metricsAddress: String?
@@ -91,6 +102,9 @@ struct Serve: AsyncParsableCommand {
             let files = try TLSFiles.fromFlags(certificate: tlsCertificate, key: tlsKey, ca: tlsCA)
             if clientTLS && files == nil { throw ValidationError("--client-tls needs --tls-cert, --tls-key and --tls-ca") }
             if clientCA != nil && !clientTLS { throw ValidationError("--client-ca needs --client-tls (it is the CA of the client ports' certificates)") }
+            if let faultPoint, FaultPoint(argument: faultPoint) == nil {
+                throw ValidationError("--fault-point takes NAME:FILE, NAME one of \(FaultPoint.names.joined(separator: ", "))")
+            }
         } catch let error as TLSMaterialError {
             throw ValidationError(error.description)
         }
@@ -146,7 +160,7 @@ struct Serve: AsyncParsableCommand {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
             let observer = HostObserver(runtime: runtime, metrics: metrics)
             try runtime.start()
-            let router = HostRequestRouter(runtime: runtime, recorder: metrics)
+            let router = HostRequestRouter(runtime: runtime, recorder: metrics, faultPoint: faultPoint.flatMap(FaultPoint.init(argument:)))
             let server: ClientProtocolServer
             do {
                 var configuration = ClientProtocolServer.Configuration(host: client.host, port: client.port)
@@ -209,7 +223,7 @@ struct Serve: AsyncParsableCommand {
             } else {
                 Self.onHangup { reloadLogger.notice("SIGHUP: no TLS files to reload") }
             }
-            router.startReplicaMover()
+            router.startReplicaMover(autoRebalance: autoRebalance, leaderBalance: leaderBalance)
             let signal = await Self.waitForTermination()
             logger.notice("received \(signal): stopping")
             // Stop accepting, let in-flight requests finish (new ones get SHUTTING_DOWN) for up

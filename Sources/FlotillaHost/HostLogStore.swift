@@ -65,6 +65,17 @@ public struct ReplicaLogUpdate: Sendable {
 
     public init(shard: ShardID) { self.shard = shard }
 
+    /// A shard's first boot on a host: the bootstrap log (the initial members as entries
+    /// `1...n`, committed), written alike by a booting host and by `flotilla restore`.
+    public static func bootstrap(_ shard: ShardID, membership: Membership) -> ReplicaLogUpdate {
+        let entries = membership.bootstrapEntries()
+        var update = ReplicaLogUpdate(shard: shard)
+        update.record = ReplicaRecord(origin: .bootstrap)
+        update.entries = entries
+        update.hardState = HardState(term: Term(1), vote: .none, commit: entries.last?.index ?? .zero)
+        return update
+    }
+
     public var isEmpty: Bool {
         record == nil && hardState == nil && snapshot == nil && entries.isEmpty && compactThrough == nil && !delete && state == nil
     }

@@ -193,11 +193,8 @@ public final class NodeHost: HostMessageReceiver {
         if context.shards.withLock({ $0[shard] != nil }) {
             throw NodeHostError.invalid("shard \(shard) already exists on this host")
         }
-        let entries = membership.bootstrapEntries()
-        var update = ReplicaLogUpdate(shard: shard)
-        update.record = ReplicaRecord(origin: .bootstrap)
-        update.entries = entries
-        update.hardState = HardState(term: Term(1), vote: .none, commit: entries.last?.index ?? .zero)
+        let update = ReplicaLogUpdate.bootstrap(shard, membership: membership)
+        let entries = update.entries
         try context.store.persist([update])
         let stored = StoredReplica(shard: shard, record: ReplicaRecord(origin: .bootstrap), hardState: update.hardState!,
                                    snapshot: nil, firstIndex: LogIndex(1), lastIndex: entries.last?.index ?? .zero,

@@ -33,7 +33,10 @@ public enum NodeHostError: Error, Sendable, Equatable, CustomStringConvertible {
         switch error {
         case .notLeader(let leader): self = leader == .none ? .noLeader : .notLeader(leader: leader)
         case .busy(let detail): self = .busy(detail)
-        case .transferInProgress: self = .busy("leadership transfer in progress")
+        // The leader is handing over (leader balance does so on its own): for the request
+        // that is an election, not back-pressure, so the router waits it out as one and a
+        // client sees no error for a transfer it did not ask for.
+        case .transferInProgress: self = .noLeader
         case .membershipChangePending: self = .busy("a membership change is still pending")
         case .invalidMembershipChange(let detail): self = .invalid(detail)
         case .notCaughtUp(let detail): self = .notCaughtUp(detail)

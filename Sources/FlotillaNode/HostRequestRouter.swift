@@ -43,12 +43,15 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     let readForwardTimeoutMilliseconds: Int
     /// The cluster map's mover, once started (`startReplicaMover`).
     let replicaMover = Mutex<ReplicaMover?>(nil)
+    /// Where the mover kills this host on purpose, for the crash-safety tests (nil: nowhere).
+    let faultPoint: FaultPoint?
     static let hopsMax: UInt8 = 3
     static let retryPauseMilliseconds: Int64 = 20
 
     public init(runtime: HostRuntime, electionWaitMilliseconds: Int = 3_000, readForwardTimeoutMilliseconds: Int = 1_500,
-                recorder: (any RequestRecorder)? = nil) {
+                recorder: (any RequestRecorder)? = nil, faultPoint: FaultPoint? = nil) {
         self.runtime = runtime
+        self.faultPoint = faultPoint
         self.recorder = recorder
         self.electionWaitMilliseconds = electionWaitMilliseconds
         self.readForwardTimeoutMilliseconds = readForwardTimeoutMilliseconds

@@ -219,10 +219,9 @@ public final class HostRuntime: @unchecked Sendable {
                 try nodeHost.bootstrapShard(shard, membership: membership)
             }
             // The meta shard (the cluster map) on up to three of the members, chosen alike by all.
-            let metaVoters = MetaShard.voters(members: options.members.keys)
-            if metaVoters.contains(options.nodeID) && !present.contains(MetaShard.id) {
-                let membership = Membership(voters: Dictionary(uniqueKeysWithValues: metaVoters.map { ($0, options.members[$0]!) }))
-                try nodeHost.bootstrapShard(MetaShard.id, membership: membership)
+            let metaMembership = MetaShard.membership(members: options.members)
+            if metaMembership.voters.contains(options.nodeID) && !present.contains(MetaShard.id) {
+                try nodeHost.bootstrapShard(MetaShard.id, membership: metaMembership)
             }
             // One summary line for every shard's initial membership (the changes each replica
             // applies from its bootstrap log are logged at debug).
@@ -234,8 +233,28 @@ public final class HostRuntime: @unchecked Sendable {
         } else if existing.contains(where: { $0.shard != MetaShard.id }) {
             events(HostEvent(.notice, "recovered \(existing.filter { $0.shard != MetaShard.id }.count) replicas of \(shardCount) shards from \(options.dataDirectory)"))
         }
+        let metaMarkerPath = options.dataDirectory + "/" + MetaShard.markerFile
+        if !firstBoot && !joining && !FileManager.default.fileExists(atPath: metaMarkerPath)
+            && !existing.contains(where: { $0.shard == MetaShard.id }) && seedMembers[options.nodeID] != nil {
+            // A data dir from before the meta shard (or restored by a version without it): the
+            // hosts it was created with bootstrap it now as creation would have, its voters
+            // computed from the persisted creation members, so every member picks the same
+            // ones and only those bootstrap. The marker makes this a one-time decision.
+            let metaMembership = MetaShard.membership(members: seedMembers)
+            if metaMembership.voters.contains(options.nodeID) {
+                try nodeHost.bootstrapShard(MetaShard.id, membership: metaMembership)
+                events(HostEvent(.notice, "this data dir predates the meta shard: bootstrapped it with voters "
+                                 + metaMembership.voters.map(\.description).joined(separator: ",")))
+            }
+        }
         if firstBoot {
             try (options.join ? "join\n" : "\(options.shardCount)\n").write(toFile: shardCountPath, atomically: true, encoding: .utf8)
+        }
+        if !FileManager.default.fileExists(atPath: metaMarkerPath) {
+            // Not fatal (a full disk must not keep a host from serving reads): without the
+            // marker the next boot decides again from the same store and seed members, and a
+            // meta replica, once there, stays in the store (removed ones included).
+            try? MetaShard.writeMarker(directory: options.dataDirectory, members: seedMembers)
         }
     }
 

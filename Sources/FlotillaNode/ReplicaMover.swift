@@ -17,16 +17,39 @@ import Synchronization
 ///
 /// Data shards are changed through the router, like a client's admin commands (relayed to
 /// each shard's leader); the meta shard, which this host leads, directly.
+///
+/// While no move is pending it balances leaders (`LeaderBalancer`; off with `leaderBalance`
+/// false, for an operator who places leaders by hand with `TRANSFER`). With `autoRebalance`
+/// (`--auto-rebalance`) it also plans a rebalance whenever the map's host list differs from
+/// the one it last planned for: after `ADD-HOST`, `DRAIN` or a host marked removed, and once
+/// when this host starts leading the meta shard (its predecessor may have failed between a
+/// change and its plan; planning again is safe, `REBALANCE` only replaces moves not started).
 final class ReplicaMover: Sendable {
     let router: HostRequestRouter
+    let balancer: LeaderBalancer
+    let autoRebalance: Bool
+    let leaderBalance: Bool
     private let task = Mutex<Task<Void, Never>?>(nil)
+    /// The host list (`ClusterMap.hostsText`) the last automatic plan was made for; nil when
+    /// none was made since this host last started leading the meta shard.
+    private let plannedHosts = Mutex<String?>(nil)
+    /// After an automatic plan that could not be made (a shard without a leader to ask), the
+    /// next try waits this long, so that a cluster missing a host does not re-ask every shard
+    /// five times a second.
+    static let autoPlanRetryMilliseconds: UInt64 = 2_000
+    private let nextAutoPlanMilliseconds = Mutex<UInt64>(0)
 
     static let movesInFlightMax = 2
     /// Between looks at the map while idle, and between retries of a step that must wait (an
     /// observer catching up, an election).
     static let pauseMilliseconds = 200
 
-    init(router: HostRequestRouter) { self.router = router }
+    init(router: HostRequestRouter, autoRebalance: Bool, leaderBalance: Bool) {
+        self.router = router
+        self.autoRebalance = autoRebalance
+        self.leaderBalance = leaderBalance
+        balancer = LeaderBalancer(router: router)
+    }
 
     var store: ClusterMapStore { router.clusterMapStore }
 
@@ -47,8 +70,38 @@ final class ReplicaMover: Sendable {
 
     private func run() async {
         while !Task.isCancelled {
-            if leadsMetaShard { await driveMoves() }
+            if leadsMetaShard {
+                await act()
+            } else {
+                plannedHosts.withLock { $0 = nil }
+            }
             await pause()
+        }
+    }
+
+    /// One look at the map as the meta shard's leader: a plan when the host list changed
+    /// (with `autoRebalance`), then the moves, or leader balance when none is pending.
+    private func act() async {
+        guard case .success(var current) = await store.read() else { return }
+        if autoRebalance {
+            let hosts = current.map.hostsText
+            let now = HostRequestRouter.nowMilliseconds()
+            if plannedHosts.withLock({ $0 }) != hosts, now >= nextAutoPlanMilliseconds.withLock({ $0 }) {
+                if case .success(.okIndex(let pending)) = await router.planMoves(draining: nil) {
+                    plannedHosts.withLock { $0 = hosts }
+                    router.runtime.events(HostEvent(.notice, "auto-rebalance: the host list changed; \(pending) moves pending"))
+                    guard case .success(let replanned) = await store.read() else { return }
+                    current = replanned
+                } else {
+                    // Moves already recorded go on meanwhile.
+                    nextAutoPlanMilliseconds.withLock { $0 = HostRequestRouter.nowMilliseconds() + Self.autoPlanRetryMilliseconds }
+                }
+            }
+        }
+        if current.map.moves.isEmpty {
+            if leaderBalance { await balancer.passIfDue(map: current.map) }
+        } else {
+            await driveMoves(current.map)
         }
     }
 
@@ -58,15 +111,13 @@ final class ReplicaMover: Sendable {
 
     /// Runs the first moves of the map (distinct shards) until each has finished or can go no
     /// further here.
-    private func driveMoves() async {
-        guard case .success(let current) = await store.read() else { return }
+    private func driveMoves(_ map: ClusterMap) async {
         var chosen: [ReplicaMove] = []
-        for move in current.map.moves where !chosen.contains(where: { $0.shard == move.shard }) {
+        for move in map.moves where !chosen.contains(where: { $0.shard == move.shard }) {
             chosen.append(move)
             if chosen.count == Self.movesInFlightMax { break }
         }
         guard !chosen.isEmpty else { return }
-        let map = current.map
         await withTaskGroup(of: Void.self) { group in
             for move in chosen {
                 group.addTask { await self.carryOut(move, address: map.hosts[move.to]?.address, replicaCount: map.replicaCount) }
@@ -84,6 +135,7 @@ final class ReplicaMover: Sendable {
                 guard await record(move, step: .adding) else { return }
                 move.step = .adding
                 router.runtime.events(HostEvent(.info, "moving a replica from \(move.from) to \(move.to)", shard: shard))
+                router.faultPoint?.reach("move-recorded-adding")
             case .adding:
                 guard move.to != .none else {
                     guard await record(move, step: .removing) else { return }
@@ -97,6 +149,7 @@ final class ReplicaMover: Sendable {
                 }
                 let answer = await administer(shard, .addObserver(shard: shard.rawValue, node: move.to.rawValue, address: address))
                 if answer == .ok || answer.message.contains("is already a member") {
+                    router.faultPoint?.reach("move-observer-added")
                     guard await record(move, step: .promoting) else { return }
                     move.step = .promoting
                 } else if answer.message.contains("was removed") {
@@ -109,6 +162,7 @@ final class ReplicaMover: Sendable {
             case .promoting:
                 let answer = await administer(shard, .promote(shard: shard.rawValue, node: move.to.rawValue))
                 if answer == .ok {
+                    router.faultPoint?.reach("move-promoted")
                     guard await record(move, step: .removing) else { return }
                     move.step = .removing
                 } else if answer.message.contains("is not an observer"), let membership = await membership(of: shard) {
@@ -146,12 +200,15 @@ final class ReplicaMover: Sendable {
                 }
                 if membership.leader == move.from {
                     let successor = remaining.contains(move.to) ? move.to : remaining[0]
-                    _ = await administer(shard, .transfer(shard: shard.rawValue, node: successor.rawValue))
+                    if await administer(shard, .transfer(shard: shard.rawValue, node: successor.rawValue)) == .ok {
+                        router.faultPoint?.reach("move-leadership-handed-over")
+                    }
                     await pause()
                     continue
                 }
                 let answer = await administer(shard, .remove(shard: shard.rawValue, node: move.from.rawValue))
                 if answer == .ok || answer.message.contains("is not a member") {
+                    router.faultPoint?.reach("move-replica-removed")
                     await finish(move)
                     router.runtime.events(HostEvent(.info, "moved a replica from \(move.from) to \(move.to)", shard: shard))
                     return
@@ -205,17 +262,9 @@ final class ReplicaMover: Sendable {
     func membership(of shard: ShardID) async -> ShardMembership? {
         if shard == MetaShard.id {
             guard case .success(let status) = await router.nodeHost.status(shard) else { return nil }
-            return ShardMembership(voters: status.membership.voters, observers: status.membership.observers,
-                                   removed: status.membership.removed, leader: status.leader)
+            return ShardMembership(status: status)
         }
-        guard case .status(var line) = await router.ask(.status(shard: shard.rawValue)) else { return nil }
-        var fields = StatusLine.fields(line)
-        if fields["role"] != "leader", let leader = fields["leader"].flatMap(UInt64.init), leader != 0 {
-            guard case .status(let leaderLine) = await router.ask(.replicaStatus(shard: shard.rawValue, node: leader)) else { return nil }
-            line = leaderLine
-            fields = StatusLine.fields(line)
-        }
-        return ShardMembership(line: fields)
+        return await router.shardMembership(of: shard)
     }
 }
 
@@ -231,7 +280,18 @@ extension ShardMembership {
     /// From a `STATUS` line's fields.
     init(line fields: [String: String]) {
         func nodes(_ name: String) -> [ReplicaID] { StatusLine.nodes(fields[name]).map { ReplicaID($0) } }
+        var lag: [ReplicaID: UInt64] = [:]
+        for item in (fields["lag"] ?? "").split(separator: ",") {
+            let parts = item.split(separator: ":")
+            if parts.count == 2, let node = UInt64(parts[0]), let entries = UInt64(parts[1]) { lag[ReplicaID(node)] = entries }
+        }
         self.init(voters: nodes("voters"), observers: nodes("observers"), removed: Set(nodes("removed")),
-                  leader: ReplicaID(fields["leader"].flatMap(UInt64.init) ?? 0))
+                  leader: ReplicaID(fields["leader"].flatMap(UInt64.init) ?? 0), lagEntries: lag)
+    }
+
+    /// From this host's own replica's status.
+    init(status: ShardStatus) {
+        self.init(voters: status.membership.voters, observers: status.membership.observers, removed: status.membership.removed,
+                  leader: status.leader, lagEntries: status.lagEntries)
     }
 }

@@ -17,8 +17,23 @@ public enum RestoredDataDirectory {
         return RestorePlacement(node: node, replicaCount: placement.replicaCount) { placement.voters(of: $0) }
     }
 
+    /// The meta shard (the cluster map), on the same up to three members a new cluster of
+    /// these members would put it, with the restored members as its host list (the map is
+    /// implicit until it first changes: the seed members, all active). Written only on those
+    /// members; answers whether this node is one.
+    public static func bootstrapMetaShard(node: ReplicaID, members: [ReplicaID: String], store: any HostLogStore) throws -> Bool {
+        let membership = MetaShard.membership(members: members)
+        guard membership.voters.contains(node) else { return false }
+        try store.persist([ReplicaLogUpdate.bootstrap(MetaShard.id, membership: membership)])
+        return true
+    }
+
     /// Writes the files; the shard count last, as first boot does (its presence means done).
-    public static func finish(directory: String, shardCount: UInt64, replicaCount: Int, members: [ReplicaID: String]) throws {
+    /// `withMetaShard` false leaves the data dir as restores before the meta shard did (no
+    /// marker), which `flotilla serve` brings up to date.
+    public static func finish(directory: String, shardCount: UInt64, replicaCount: Int, members: [ReplicaID: String],
+                              withMetaShard: Bool = true) throws {
+        if withMetaShard { try MetaShard.writeMarker(directory: directory, members: members) }
         let voters = min(replicaCount, members.count)
         try "\(voters)\n".write(toFile: directory + "/" + HostRuntime.replicaCountFile, atomically: true, encoding: .utf8)
         try HostRuntime.writeSeedMembers(members, toFile: directory + "/" + HostRuntime.seedMembersFile)

@@ -26,6 +26,12 @@ public struct ClusterMap: Sendable, Equatable {
     /// Every host not removed, in node id order: those `PLACEMENT` lists.
     public var listedHosts: [ReplicaID] { hosts.keys.filter { hosts[$0]!.state != .removed }.sorted() }
 
+    /// The host lines of `text` alone: what changes when the host list does (a host added,
+    /// draining, removed), and not when a move advances.
+    public var hostsText: String {
+        hosts.keys.sorted().map { "host \($0) \(hosts[$0]!.address) \(hosts[$0]!.state.rawValue)" }.joined(separator: "\n")
+    }
+
     public var text: String {
         var lines = ["replicas \(replicaCount)"]
         for node in hosts.keys.sorted() {

@@ -9,16 +9,28 @@ import FlotillaRaft
 /// Deterministic: shards are taken in increasing order, each given to the voter that leads
 /// the fewest so far, ties going to the earlier voter in the shard's rendezvous order; then a
 /// few passes move a shard to a voter leading two or more fewer.
+///
+/// Given the leaders the shards have now (`current`), each shard keeps its leader while that
+/// is one of its candidates, and only the refinement passes move leaders: every transfer
+/// costs the shard a moment without a leader, so a running cluster moves only as many as the
+/// spread needs (a host back from an outage, leading nothing, takes shards from the hosts
+/// leading two or more more than it) instead of reaching one fixed assignment.
 public struct LeaderAssignment: Sendable, Equatable {
     public let leaders: [ShardID: ReplicaID]
     static let refinementPasses = 8
 
     /// `voters`: each shard's voters, in rendezvous order (`RendezvousPlacement.voters(of:)`),
-    /// or as the shard has them now.
-    public init(voters: [ShardID: [ReplicaID]]) {
+    /// or as the shard has them now. `current`: the shards' leaders now, kept where they are
+    /// candidates (none: every shard placed from scratch).
+    public init(voters: [ShardID: [ReplicaID]], current: [ShardID: ReplicaID] = [:]) {
         var counts: [ReplicaID: Int] = [:]
         var leaders: [ShardID: ReplicaID] = [:]
         for shard in voters.keys.sorted() {
+            guard let leader = current[shard], voters[shard]!.contains(leader) else { continue }
+            counts[leader, default: 0] += 1
+            leaders[shard] = leader
+        }
+        for shard in voters.keys.sorted() where leaders[shard] == nil {
             let candidates = voters[shard]!
             guard var chosen = candidates.first else { continue }
             for candidate in candidates.dropFirst() where counts[candidate, default: 0] < counts[chosen, default: 0] {

@@ -30,6 +30,12 @@ final class PeerLink: @unchecked Sendable {
     /// Whether the current connection got past its handshake (with TLS) or its connect.
     private var channelEstablished = false
     private var closed = false
+    /// The last attempt to connect failed (the peer is down or cut off) and no connection has
+    /// been made since: a forwarded request is then refused at once (`notSent`) while the
+    /// link waits out its backoff, instead of waiting there for its whole timeout, so the
+    /// router tries the next host. A host stopped for good after a drain would otherwise hold
+    /// up every relay that lists it first for as long as the backoff.
+    private var lastConnectFailed = false
     private var queue: [TransportFrame] = []
     private var queuedBytes = 0
     private var socketBytes = 0
@@ -140,6 +146,7 @@ final class PeerLink: @unchecked Sendable {
                     self.queuedBytes = 0
                     for frame in pending { self.write(frame, to: channel) }
                 case .failure:
+                    self.lastConnectFailed = true
                     // Requests queued for this peer never left: say so, so the caller may try
                     // another host.
                     let forwards = self.pendingForwards
@@ -159,6 +166,7 @@ final class PeerLink: @unchecked Sendable {
     private func established(_ established: any Channel) {
         guard channel === established else { return }
         channelEstablished = true
+        lastConnectFailed = false
         delayMilliseconds = transport.configuration.reconnectDelayMillisecondsMin
         transport.statistics.withLock { $0.connectionsOpened += 1 }
         transport.report(HostEvent(carriesRaft ? .info : .debug, "connected to peer at \(address)", peer: node))
@@ -232,6 +240,10 @@ final class PeerLink: @unchecked Sendable {
     }
 
     private func forwardOnLoop(_ payload: [UInt8], timeoutMilliseconds: Int, _ completion: @escaping @Sendable (Result<[UInt8], any Error>) -> Void) {
+        if channel == nil && lastConnectFailed && reconnectScheduled {
+            completion(.failure(TCPTransportError.notSent("node \(node) at \(address) is unreachable (reconnecting)")))
+            return
+        }
         let id = nextForwardID
         nextForwardID += 1
         var writer = ByteWriter(capacity: payload.count + 16)

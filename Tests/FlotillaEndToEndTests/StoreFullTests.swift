@@ -73,7 +73,8 @@ final class StoreFullTests: EndToEndTestCase {
         let list = members(hosts)
         for host in hosts {
             let size = host.node == 3 ? "3M" : "256M"
-            host.useServeArguments(["--members", list, "--shards", "2", "--store-size-max", size] + fastTicks)
+            // Leadership is kept off host 3 by hand (TRANSFER below): leader balance stays off.
+            host.useServeArguments(["--members", list, "--shards", "2", "--store-size-max", size, "--no-leader-balance"] + fastTicks)
             try host.start()
         }
         try waitUntilServing(hosts, shards: 2)
