@@ -46,10 +46,9 @@ final class ShardReplica {
     /// The state was replaced whole (a snapshot installed, or loaded from its file at start):
     /// the next state write replaces the stored one.
     var stateReplacementPending = false
-    /// The state outgrew what one write may replace: it is not written until the next
-    /// replacement, and a restart reads the snapshot file and the log instead (see
-    /// `StepWorker.takeStateWrite`).
-    var stateDetached = false
+    /// A replacement over several writes under way: the rows (as of `applied`) and how many
+    /// are written (see `StepWorker.takeStateWrite`).
+    var stateReplacement: (rows: [StoredKeyValue], written: Int, applied: AppliedPosition, begun: Bool)?
     /// Received snapshots waiting for the core to accept them, by index.
     var receivedSnapshots: [LogIndex: (stateMachine: KeyValueStateMachine, file: String)] = [:]
     /// The hard state last submitted to the store (a change of the commit index alone is not
@@ -125,7 +124,7 @@ final class ShardReplica {
 
     /// Whether the state changed since the last state write.
     var hasUnwrittenState: Bool {
-        !stateDetached && (stateReplacementPending || !stateMachine.changedKeys.isEmpty || appliedThrough > writtenAppliedIndex)
+        stateReplacementPending || stateReplacement != nil || !stateMachine.changedKeys.isEmpty || appliedThrough > writtenAppliedIndex
     }
 
     var status: ShardStatus {

@@ -129,22 +129,25 @@ final class StepWorker: @unchecked Sendable {
 
     /// A stop writes every shard's changed state, so that a host stopped cleanly restarts with
     /// nothing to apply again; the stop waits for it as for every write in flight.
+    /// A replacement under way takes one write per step, so there may be several, in order.
     private func writeStateAtStop() {
-        var updates: [ReplicaLogUpdate] = []
-        var persisting: [PersistedShard] = []
-        for shard in replicas.keys.sorted() {
-            guard let replica = replicas[shard], replica.hasUnwrittenState, let state = takeStateWrite(replica) else { continue }
-            var update = ReplicaLogUpdate(shard: shard)
-            update.state = state
-            updates.append(update)
-            persisting.append(PersistedShard(replica: replica, ready: nil, update: update, membershipChanged: false, handedOff: true))
+        while true {
+            var updates: [ReplicaLogUpdate] = []
+            var persisting: [PersistedShard] = []
+            for shard in replicas.keys.sorted() {
+                guard let replica = replicas[shard], replica.hasUnwrittenState, let state = takeStateWrite(replica) else { continue }
+                var update = ReplicaLogUpdate(shard: shard)
+                update.state = state
+                updates.append(update)
+                persisting.append(PersistedShard(replica: replica, ready: nil, update: update, membershipChanged: false, handedOff: true))
+            }
+            guard !updates.isEmpty else { return }
+            let id = nextWriteID
+            nextWriteID += 1
+            inflightWrites[id] = persisting
+            for shard in persisting { shard.replica.writesInFlight += 1 }
+            submit(id, updates)
         }
-        guard !updates.isEmpty else { return }
-        let id = nextWriteID
-        nextWriteID += 1
-        inflightWrites[id] = persisting
-        for shard in persisting { shard.replica.writesInFlight += 1 }
-        submit(id, updates)
     }
 
     /// After the last round of a stop: what still waits fails, and snapshot files that will
@@ -673,29 +676,49 @@ final class StepWorker: @unchecked Sendable {
 
     /// The state write a shard's next write carries, if its state changed since the last one:
     /// the changed keys and the applied position, or, after a snapshot replaced the state, the
-    /// whole state. Nothing is taken from a write that may be dropped (a snapshot's record), only
-    /// from round writes, which are written again until they are durable: a change taken and
-    /// lost would leave the stored state short of what its applied position says.
+    /// next step of replacing the stored one. Nothing is taken from a write that may be dropped
+    /// (a snapshot's record), only from round writes, which are written again until they are
+    /// durable: a change taken and lost would leave the stored state short of what its applied
+    /// position says.
     ///
-    /// A replacement is one transaction, so a state larger than `stateReplacementBytesMax` is
-    /// not written at all ("detached") until a later replacement: a restart then reads the
-    /// snapshot file and replays the log, as before the state was stored. Streaming large
-    /// replacements over several writes is the store's `StateInstallStep.begin/rows/finish`.
+    /// A replacement of up to `stateReplacementWholeBytesMax` is one write; a larger one takes
+    /// `begin`, then rows of about `stateReplacementChunkBytes` a write, then `finish`, one step
+    /// per write of the shard. Keys changed meanwhile are written after the `finish`.
     func takeStateWrite(_ replica: ShardReplica) -> ReplicaStateWrite? {
-        guard !replica.stateDetached else { return nil }
         replica.stateWrittenAtMilliseconds = context.nowMilliseconds
         let applied = AppliedPosition(index: replica.appliedThrough, term: replica.appliedTerm)
         if replica.stateReplacementPending {
             replica.stateReplacementPending = false
             replica.stateMachine.discardChanges()
-            guard replica.stateMachine.dataBytes <= Self.stateReplacementBytesMax else {
-                replica.stateDetached = true
-                context.events(HostEvent(.notice, "the shard's state (\(replica.stateMachine.dataBytes) bytes) is too large to store in one write; "
-                                         + "a restart reads its snapshot and log instead", shard: replica.shard))
-                return nil
+            let rows = replica.stateMachine.storedKeyValues
+            if replica.stateMachine.dataBytes <= Self.stateReplacementWholeBytesMax {
+                replica.stateReplacement = nil
+                replica.writtenAppliedIndex = applied.index
+                return ReplicaStateWrite(replacement: .whole(rows), applied: applied)
             }
-            replica.writtenAppliedIndex = applied.index
-            return ReplicaStateWrite(replacement: replica.stateMachine.storedKeyValues, applied: applied)
+            replica.stateReplacement = (rows, 0, applied, false)
+        }
+        if var replacement = replica.stateReplacement {
+            if !replacement.begun {
+                replacement.begun = true
+                replica.stateReplacement = replacement
+                return ReplicaStateWrite(replacement: .begin, applied: nil)
+            }
+            if replacement.written < replacement.rows.count {
+                var end = replacement.written
+                var bytes = 0
+                while end < replacement.rows.count && (end == replacement.written || bytes < Self.stateReplacementChunkBytes) {
+                    bytes += replacement.rows[end].sizeBytes
+                    end += 1
+                }
+                let chunk = Array(replacement.rows[replacement.written..<end])
+                replacement.written = end
+                replica.stateReplacement = replacement
+                return ReplicaStateWrite(replacement: .rows(chunk), applied: nil)
+            }
+            replica.stateReplacement = nil
+            replica.writtenAppliedIndex = replacement.applied.index
+            return ReplicaStateWrite(replacement: .finish(rowCount: UInt64(replacement.rows.count)), applied: replacement.applied)
         }
         guard !replica.stateMachine.changedKeys.isEmpty || applied.index > replica.writtenAppliedIndex else { return nil }
         replica.writtenAppliedIndex = applied.index
@@ -714,12 +737,14 @@ final class StepWorker: @unchecked Sendable {
     /// second of entries again (etcd commits its backend every 100 ms for the same reason).
     func isStateWriteDue(_ replica: ShardReplica) -> Bool {
         guard replica.hasUnwrittenState else { return false }
-        return replica.stateReplacementPending || replica.stateMachine.changedKeys.count >= Self.stateChangesPerWriteMax
+        return replica.stateReplacementPending || replica.stateReplacement != nil
+            || replica.stateMachine.changedKeys.count >= Self.stateChangesPerWriteMax
             || context.nowMilliseconds >= replica.stateWrittenAtMilliseconds + Self.stateWriteIntervalMilliseconds
     }
 
-    /// The largest state replaced in one write.
-    static let stateReplacementBytesMax = 256 << 20
+    /// The largest state replaced in one write, and the rows of a larger one per write.
+    static let stateReplacementWholeBytesMax = 4 << 20
+    static let stateReplacementChunkBytes = 4 << 20
     /// Changed keys a shard may hold before they get a write at once.
     static let stateChangesPerWriteMax = 65_536
     static let stateWriteIntervalMilliseconds: UInt64 = 1_000
@@ -970,7 +995,7 @@ final class StepWorker: @unchecked Sendable {
         if let metadata = ready.snapshot, let received = replica.receivedSnapshots[metadata.index] {
             replica.stateMachine = received.stateMachine
             replica.stateReplacementPending = true
-            replica.stateDetached = false
+            replica.stateReplacement = nil
             stateFlushDue.insert(replica.shard)
             replica.lastSnapshotIndex = metadata.index
             for (index, _) in replica.receivedSnapshots where index <= metadata.index && index != metadata.index {

@@ -15,6 +15,8 @@ public final class MemoryHostLogStore: HostLogStore {
         /// The key-value state as written, and how far it is applied.
         var state: [[UInt8]: StoredKeyValue] = [:]
         var stateApplied: AppliedPosition?
+        /// A replacement under way: invisible until its `finish`.
+        var installing: [[UInt8]: StoredKeyValue]?
 
         var lastIndex: LogIndex { LogIndex(compactedIndex.rawValue + UInt64(entries.count)) }
     }
@@ -70,8 +72,20 @@ public final class MemoryHostLogStore: HostLogStore {
                 }
                 if let hardState = update.hardState { log.hardState = hardState }
                 if let state = update.state {
-                    if let replacement = state.replacement {
-                        log.state = Dictionary(replacement.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+                    switch state.replacement {
+                    case .whole(let rows)?:
+                        log.state = Dictionary(rows.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+                        log.installing = nil
+                    case .begin?:
+                        log.installing = [:]
+                    case .rows(let rows)?:
+                        for row in rows { log.installing?[row.key] = row }
+                    case .finish(let rowCount)?:
+                        precondition(log.installing?.count == Int(rowCount), "a state replacement finished with \(log.installing?.count ?? -1) of its \(rowCount) keys")
+                        log.state = log.installing ?? [:]
+                        log.installing = nil
+                    case nil:
+                        break
                     }
                     for change in state.changes {
                         switch change {
@@ -79,7 +93,7 @@ public final class MemoryHostLogStore: HostLogStore {
                         case .delete(let key): log.state[key] = nil
                         }
                     }
-                    log.stateApplied = state.applied
+                    if let applied = state.applied { log.stateApplied = applied }
                 }
                 shards[update.shard] = log
             }

@@ -231,7 +231,15 @@ public final class HostRuntime: @unchecked Sendable {
                 events(HostEvent(.notice, "bootstrapped \(placedHere) of \(options.shardCount) shards, each placed on \(creationPlacement.replicaCount) of the \(options.members.count) members"))
             }
         } else if existing.contains(where: { $0.shard != MetaShard.id }) {
-            events(HostEvent(.notice, "recovered \(existing.filter { $0.shard != MetaShard.id }.count) replicas of \(shardCount) shards from \(options.dataDirectory)"))
+            let recovered = existing.filter { $0.shard != MetaShard.id }
+            // From its stored state when that is at or past its snapshot; else from the
+            // snapshot's file (and the log after it).
+            let fromFiles = recovered.filter { stored in
+                guard let snapshot = stored.snapshot, snapshot.metadata.index > .zero else { return false }
+                return (stored.stateApplied?.index ?? .zero) < snapshot.metadata.index
+            }.count
+            events(HostEvent(.notice, "recovered \(recovered.count) replicas of \(shardCount) shards from \(options.dataDirectory) "
+                             + "(\(recovered.count - fromFiles) from their stored state, \(fromFiles) from snapshot files)"))
         }
         let metaMarkerPath = options.dataDirectory + "/" + MetaShard.markerFile
         if !firstBoot && !joining && !FileManager.default.fileExists(atPath: metaMarkerPath)

@@ -1,6 +1,7 @@
 import FlotillaHost
 import FlotillaLogStore
 import FlotillaRaft
+import Synchronization
 
 /// The NodeHost's `HostLogStore` on the LMDB log store: every shard's replica of this host in
 /// one environment, each `persist` one group-committed write.
@@ -10,6 +11,8 @@ import FlotillaRaft
 public final class LMDBHostLogStore: HostLogStore {
     public let store: LogStore
     let replica: ReplicaID
+    /// The generations of the state replacements under way (see `stateUpdate`).
+    private let installGenerations = Mutex<(next: UInt32, byShard: [ShardID: UInt32])>((0, [:]))
 
     public init(store: LogStore) {
         self.store = store
@@ -97,25 +100,51 @@ public final class LMDBHostLogStore: HostLogStore {
             if let hardState = update.hardState {
                 stored.hardState = StoredHardState(term: hardState.term, vote: hardState.vote, commit: hardState.commit)
             }
-            if let state = update.state { stored.state = Self.stateUpdate(state) }
+            if update.delete { installGenerations.withLock { _ = $0.byShard.removeValue(forKey: update.shard) } }
+            if let state = update.state { stored.state = try stateUpdate(state, shard: update.shard) }
             converted.append(stored)
         }
         return WriteBatch(updates: converted)
     }
 
     /// The store keeps a replica's rows in `ScanOrder`: the position of each key, then the key.
-    static func stateUpdate(_ state: ReplicaStateWrite) -> StateUpdate {
-        let applied = LogPosition(index: state.applied.index, term: state.applied.term)
-        if let replacement = state.replacement {
-            return StateUpdate(applied: applied, install: .replace(rows: replacement.map(stateRow), applied: applied))
-        }
-        let changes = state.changes.map { change -> StateChange in
-            switch change {
-            case .put(let row): return .put(stateRow(row))
-            case .delete(let key): return .delete(position: ScanOrder.position(of: key), key: key)
+    /// A replacement over several writes goes into a generation this object picks at `begin`
+    /// (above any the store has handed out, and any picked before) and remembers until
+    /// `finish`; the writes arrive in order, so the store sees the steps in order.
+    func stateUpdate(_ state: ReplicaStateWrite, shard: ShardID) throws -> StateUpdate {
+        let applied = state.applied.map { LogPosition(index: $0.index, term: $0.term) }
+        switch state.replacement {
+        case .whole(let rows)?:
+            guard let applied else { throw LogStoreError.invalidBatch("shard \(shard): a whole state without its applied position") }
+            return StateUpdate(applied: applied, install: .replace(rows: rows.map(Self.stateRow), applied: applied))
+        case .begin?:
+            let stored = try store.nextStateInstallGeneration(shard: shard, replica: replica)
+            let generation = installGenerations.withLock { generations in
+                let generation = max(generations.next, stored)
+                generations.next = generation + 1
+                generations.byShard[shard] = generation
+                return generation
             }
+            return StateUpdate(install: .begin(generation: generation))
+        case .rows(let rows)?:
+            guard let generation = installGenerations.withLock({ $0.byShard[shard] }) else {
+                throw LogStoreError.invalidBatch("shard \(shard): state rows without a replacement begun")
+            }
+            return StateUpdate(install: .rows(generation: generation, rows.map(Self.stateRow)))
+        case .finish(let rowCount)?:
+            guard let applied, let generation = installGenerations.withLock({ $0.byShard.removeValue(forKey: shard) }) else {
+                throw LogStoreError.invalidBatch("shard \(shard): a state replacement finished without being begun")
+            }
+            return StateUpdate(applied: applied, install: .finish(generation: generation, applied: applied, rowCount: rowCount))
+        case nil:
+            let changes = state.changes.map { change -> StateChange in
+                switch change {
+                case .put(let row): return .put(Self.stateRow(row))
+                case .delete(let key): return .delete(position: ScanOrder.position(of: key), key: key)
+                }
+            }
+            return StateUpdate(changes: changes, applied: applied)
         }
-        return StateUpdate(changes: changes, applied: applied)
     }
 
     static func stateRow(_ row: StoredKeyValue) -> StateRow {

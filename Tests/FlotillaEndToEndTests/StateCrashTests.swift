@@ -62,6 +62,36 @@ final class StateCrashTests: EndToEndTestCase {
     }
 }
 
+extension StateCrashTests {
+    /// An observer catching up on a shard of several megabytes gets it by snapshot, and its
+    /// stored state is replaced over several writes (`begin`, rows, `finish`); stopped and
+    /// started again, it resumes from that stored state, not from the snapshot file.
+    func testAnObserverCaughtUpByALargeSnapshotRestartsFromItsStoredState() throws {
+        let voters = try startCluster(shards: 1, extra: ["--snapshot-every", "20"])
+        let value = String(repeating: "x", count: 100_000)
+        let pairs = (0..<70).map { ("large-\($0)", "\($0)-" + value) }
+        try putAll(pairs, via: voters[0])
+        _ = try callUntil(voters[0], "SNAPSHOT 1") { $0.hasPrefix("OK") }
+        let observer = makeHost(node: 4, extra: ["--members", members(voters), "--join", "--shards", "1"] + fastTicks)
+        try observer.start()
+        try waitFor("host 4 answers PING", timeout: 20) { observer.call("PING", timeoutSeconds: 2) == "PONG" }
+        _ = try callUntil(voters[0], "ADD-OBSERVER 1 4 \(observer.raftAddress)")
+        try waitFor("host 4 holds every key", timeout: 60, interval: 0.2) {
+            mismatches(Dictionary(uniqueKeysWithValues: pairs), via: observer, command: "STALE-GET")?.isEmpty == true
+        }
+        try check(observer.log().contains("installed snapshot"), "host 4 caught up by snapshot:\n\(observer.logTail())")
+        try checkEqual(observer.terminate()?.status, 0, "host 4 stops cleanly")
+        try observer.start()
+        try waitFor("host 4 serves again", timeout: 20) { observer.call("PING", timeoutSeconds: 2) == "PONG" }
+        try waitFor("host 4's start line", timeout: 10) { observer.log().contains("from snapshot files)") }
+        let start = observer.log().components(separatedBy: "==== ").last ?? ""
+        try check(start.contains("recovered 1 replicas of 1 shards") && start.contains("(1 from their stored state, 0 from snapshot files)"),
+                  "host 4 restarts from its stored state:\n\(start)")
+        try checkEqual(mismatches(Dictionary(uniqueKeysWithValues: pairs), via: observer, command: "STALE-GET") ?? ["(no answer)"], [],
+                       "host 4's keys after the restart")
+    }
+}
+
 /// A client thread sending `INCR counter-<n> 1` round robin over `counters` keys and hosts,
 /// counting for each counter the increments sent and those acknowledged.
 final class CounterIncrements: @unchecked Sendable {
