@@ -38,6 +38,9 @@ public struct LoadGenerator: Sendable {
         /// The client TLS context for `--client-tls` hosts (`--tls-ca`, `--tls-cert`, `--tls-key`);
         /// nil: plain TCP.
         public var tls: NIOSSLContext?
+        /// `--direct`: send each request straight to its shard's leader's host, as `ROUTES`
+        /// tells and leader hints correct (`DirectLoadThread`); closed loop, line protocol only.
+        public var direct = false
         var keyPrefixBytes: [UInt8] { Array(keyPrefix.utf8) }
 
         public init(addresses: [(host: String, port: Int)]) { self.addresses = addresses }
@@ -50,6 +53,10 @@ public struct LoadGenerator: Sendable {
         public var p50Milliseconds: Double
         public var p99Milliseconds: Double
         public var p999Milliseconds: Double
+        /// `--direct` only: answers that carried a leader hint (the request was relayed after
+        /// all), and how many times the routes were fetched.
+        public var hintedAnswers = 0
+        public var routeRefreshes = 0
 
         public var operationsPerSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
 
@@ -57,6 +64,11 @@ public struct LoadGenerator: Sendable {
         public var summaryLine: String {
             String(format: "ops/s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%d",
                    operationsPerSecond, p50Milliseconds, p99Milliseconds, p999Milliseconds, errors)
+        }
+
+        /// With `--direct`, the line printed before the summary: how direct the run was.
+        public var directLine: String {
+            "direct: answers=\(operations) errors=\(errors) hinted=\(hintedAnswers) route_refreshes=\(routeRefreshes)"
         }
     }
 
@@ -78,6 +90,7 @@ public struct LoadGenerator: Sendable {
         let issued = Atomic<Int>(0)
         let latencies = Mutex<Histogram<UInt64>>(LoadGenerator.makeHistogram())
         let failures = Mutex<[String]>([])
+        let hintedAnswers = Atomic<Int>(0)
     }
 
     /// Runs the load; `progress` gets a line about once a second.
@@ -91,7 +104,18 @@ public struct LoadGenerator: Sendable {
         if options.loadProtocol == .redis && options.stale {
             throw LoadGeneratorError.invalid("stale reads exist only in the line protocol")
         }
+        if options.direct && (options.loadProtocol != .line || options.ratePerSecond != nil) {
+            throw LoadGeneratorError.invalid("--direct runs closed-loop line-protocol load only (no --protocol redis, no --rate)")
+        }
         let shared = Shared()
+        let directory = options.direct ? RouteDirectory(seeds: options.addresses, tls: options.tls) : nil
+        if let directory {
+            guard directory.refresh() else {
+                throw LoadGeneratorError.connection("--direct: no host of --addr answered ROUTES")
+            }
+            directory.start()
+        }
+        defer { directory?.stop() }
         let started = Date()
         let startNanoseconds = DispatchTime.now().uptimeNanoseconds
         let deadlineNanoseconds = options.durationSeconds.map { startNanoseconds + UInt64(max(0, $0) * 1e9) }
@@ -105,8 +129,14 @@ public struct LoadGenerator: Sendable {
             finished.enter()
             let options = self.options
             let thread = Thread {
-                Self.drive(assigned, options: options, startNanoseconds: startNanoseconds, deadlineNanoseconds: deadlineNanoseconds,
-                           shared: shared)
+                if let directory {
+                    var driver = DirectLoadThread(clients: assigned.map(\.connection), options: options, directory: directory, shared: shared,
+                                                  deadlineNanoseconds: deadlineNanoseconds)
+                    driver.run()
+                } else {
+                    Self.drive(assigned, options: options, startNanoseconds: startNanoseconds, deadlineNanoseconds: deadlineNanoseconds,
+                               shared: shared)
+                }
                 finished.leave()
             }
             thread.name = "flotilla-bench-\(position)"
@@ -132,9 +162,12 @@ public struct LoadGenerator: Sendable {
         func percentile(_ percent: Double) -> Double {
             histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percent)) / 1e6
         }
-        return Result(operations: shared.completed.load(ordering: .relaxed), errors: shared.errors.load(ordering: .relaxed),
-                      seconds: seconds, p50Milliseconds: percentile(50), p99Milliseconds: percentile(99),
-                      p999Milliseconds: percentile(99.9))
+        var result = Result(operations: shared.completed.load(ordering: .relaxed), errors: shared.errors.load(ordering: .relaxed),
+                            seconds: seconds, p50Milliseconds: percentile(50), p99Milliseconds: percentile(99),
+                            p999Milliseconds: percentile(99.9))
+        result.hintedAnswers = shared.hintedAnswers.load(ordering: .relaxed)
+        result.routeRefreshes = directory?.refreshes.load(ordering: .relaxed) ?? 0
+        return result
     }
 
     /// One thread's share of the connections, in one poll(2) loop. Closed loop: each answer
