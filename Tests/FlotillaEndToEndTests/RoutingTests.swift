@@ -40,14 +40,34 @@ final class RoutingTests: EndToEndTestCase {
         return (host.node, leaders, addresses(fields["client"]), addresses(fields["redis"]))
     }
 
-    /// `flotilla_relayed_requests_total` on each host.
-    func relayedRequests(_ hosts: [HostProcess]) throws -> [Int] {
+    /// A counter of each host's `/metrics` (one without labels).
+    func counter(_ name: String, _ hosts: [HostProcess]) throws -> [Int] {
         try hosts.map { host in
             let scrape = httpGet(port: host.metricsPort, path: "/metrics")
-            let line = scrape?.body.split(separator: "\n").first { $0.hasPrefix("flotilla_relayed_requests_total ") }
+            let line = scrape?.body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
             let value = line.flatMap { Double($0.split(separator: " ").last ?? "") }
-            try check(value != nil, "host \(host.node)'s /metrics has no flotilla_relayed_requests_total: \(scrape?.body.prefix(200) ?? "no answer")")
+            try check(value != nil, "host \(host.node)'s /metrics has no \(name): \(scrape?.body.prefix(200) ?? "no answer")")
             return Int(value!)
+        }
+    }
+
+    func relayedRequests(_ hosts: [HostProcess]) throws -> [Int] { try counter("flotilla_relayed_requests_total", hosts) }
+
+    /// A direct bench through `given` relays nothing on any host and sees no hint. A run during
+    /// which some shard held an election (a host starved of CPU on a busy machine) may
+    /// rightly be relayed in part, so such a run is repeated, up to three times.
+    func checkDirectRunRelaysNothing(_ hosts: [HostProcess], given: [HostProcess], operations: Int) throws {
+        for attempt in 1...3 {
+            let elections = try counter("flotilla_elections_total", hosts)
+            let before = try relayedRequests(hosts)
+            let run = try bench(given, direct: true, reads: "0.5", operations: operations)
+            let after = try relayedRequests(hosts)
+            let relayFree = after == before && run.stdout.contains("direct: answers=\(operations) errors=0 hinted=0 ")
+            if !relayFree, attempt < 3, try counter("flotilla_elections_total", hosts) != elections { continue }
+            try checkEqual(summaryErrors(run), 0, "errors of the direct bench: \(run.stdout)")
+            try check(run.stdout.contains("direct: answers=\(operations) errors=0 hinted=0 "), "the direct bench's own count: \(run.stdout)")
+            try checkEqual(after, before, "relayed requests on hosts 1-3 across the direct bench")
+            return
         }
     }
 
@@ -90,10 +110,7 @@ final class RoutingTests: EndToEndTestCase {
                   "the plain bench relayed nothing (\(beforePlain) -> \(afterPlain)): the counter does not count")
 
         // ...and the direct one does not, for writes and reads alike.
-        let direct = try bench(hosts, direct: true, reads: "0.5", operations: 3_000)
-        try checkEqual(summaryErrors(direct), 0, "errors of the direct bench: \(direct.stdout)")
-        try check(direct.stdout.contains("direct: answers=3000 errors=0 hinted=0 "), "the direct bench's own count: \(direct.stdout)")
-        try checkEqual(try relayedRequests(hosts), afterPlain, "relayed requests on hosts 1-3 across the direct bench")
+        try checkDirectRunRelaysNothing(hosts, given: hosts, operations: 3_000)
     }
 
     func testALeadershipChangeDuringDirectLoad() throws {
@@ -126,7 +143,12 @@ final class RoutingTests: EndToEndTestCase {
         let lines = text.split(separator: "\n")
         try check(lines.last?.hasPrefix("ops/s=") == true && lines.dropLast().last?.hasPrefix("direct: answers=") == true,
                   "the direct bench's last lines: \(lines.suffix(2))")
-        // Every answer and every error is counted; what was acknowledged is readable.
+        // Every error is counted once, in both lines (answered errors and lost requests alike).
+        let directErrors = lines.dropLast().last.flatMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("errors=") }.flatMap { Int($0.dropFirst("errors=".count)) }
+        }
+        let summary = lines.last.flatMap { $0.split(separator: " ").last }.flatMap { Int($0.dropFirst("errors=".count)) }
+        try check(directErrors != nil && directErrors == summary, "the direct bench's error counts: \(lines.suffix(2))")
         try checkEqual(hosts[1].call("PUT moving-check after"), "OK", "a write after the transfers")
         // The hosts now name the new leaders, and a direct run after the change relays nothing.
         try waitFor("every host's ROUTES names the new leaders", timeout: 20) {
@@ -136,9 +158,6 @@ final class RoutingTests: EndToEndTestCase {
                     && (1...Self.shardCount).allSatisfy { routes.leaders[$0 - 1] == leader(of: $0, askingHost: host) }
             }
         }
-        let before = try relayedRequests(hosts)
-        let after = try bench([hosts[2]], direct: true, reads: "0.5", operations: 1_000)
-        try checkEqual(summaryErrors(after), 0, "errors of the direct bench after the transfers: \(after.stdout)")
-        try checkEqual(try relayedRequests(hosts), before, "relayed requests across the direct bench after the transfers")
+        try checkDirectRunRelaysNothing(hosts, given: [hosts[2]], operations: 1_000)
     }
 }
