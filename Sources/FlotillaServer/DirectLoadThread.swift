@@ -68,6 +68,9 @@ struct DirectLoadThread {
     private let value: [UInt8]
     private var key: [UInt8] = []
     static let hintsOn = Array("HINTS ON\n".utf8)
+    /// A host that does not accept within this is passed over (its requests go to an `--addr`
+    /// host) until the next routes: a load thread must not wait out a dead host's SYN retries.
+    static let connectTimeoutMilliseconds = 1_000
 
     init(clients assigned: [Int], options: LoadGenerator.Options, directory: RouteDirectory, shared: LoadGenerator.Shared,
          deadlineNanoseconds: UInt64?) {
@@ -221,7 +224,8 @@ struct DirectLoadThread {
     }
 
     private mutating func open(_ address: (host: String, port: Int), node: UInt64?, client: Int) -> Int? {
-        guard let socket = try? LoadGenerator.connect(address.host, address.port, tls: options.tls) else { return nil }
+        guard let socket = try? LoadGenerator.connect(address.host, address.port, tls: options.tls,
+                                                     timeoutMilliseconds: Self.connectTimeoutMilliseconds) else { return nil }
         var connection = Connection(socket: socket, node: node, client: client)
         connection.output = Self.hintsOn
         connections.append(connection)

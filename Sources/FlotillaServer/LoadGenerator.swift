@@ -323,9 +323,14 @@ public struct LoadGenerator: Sendable {
     /// A blocking connection to `host:port`: plain TCP, or with `tls` the plaintext end of a TLS
     /// connection whose handshake succeeded (`TLSSocketBridge`). Throws a
     /// `LoadGeneratorError.connection` saying why not.
-    public static func connect(_ host: String, _ port: Int, tls: NIOSSLContext?) throws -> Int32 {
+    /// `timeoutMilliseconds` bounds a plain TCP connect (a host that is down on a real
+    /// network may otherwise hold the caller for the kernel's SYN retries, minutes); nil waits
+    /// as the kernel does.
+    public static func connect(_ host: String, _ port: Int, tls: NIOSSLContext?, timeoutMilliseconds: Int? = nil) throws -> Int32 {
         guard let tls else {
-            guard let socket = connect(host, port) else { throw LoadGeneratorError.connection("cannot connect to \(host):\(port)") }
+            guard let socket = connect(host, port, timeoutMilliseconds: timeoutMilliseconds) else {
+                throw LoadGeneratorError.connection("cannot connect to \(host):\(port)")
+            }
             return socket
         }
         do {
@@ -335,8 +340,9 @@ public struct LoadGenerator: Sendable {
         }
     }
 
-    /// A blocking TCP connection (name resolved here), or nil.
-    public static func connect(_ host: String, _ port: Int) -> Int32? {
+    /// A blocking TCP connection (name resolved here), or nil; with `timeoutMilliseconds`, nil
+    /// also when an address does not accept within that time.
+    public static func connect(_ host: String, _ port: Int, timeoutMilliseconds: Int? = nil) -> Int32? {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -347,7 +353,7 @@ public struct LoadGenerator: Sendable {
         while let current = entry {
             let socket = Glibc.socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
             if socket >= 0 {
-                if Glibc.connect(socket, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
+                if connected(socket, current.pointee.ai_addr, current.pointee.ai_addrlen, timeoutMilliseconds: timeoutMilliseconds) {
                     var one: Int32 = 1
                     setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                     return socket
@@ -357,6 +363,22 @@ public struct LoadGenerator: Sendable {
             entry = current.pointee.ai_next
         }
         return nil
+    }
+
+    /// Connects `socket`, waiting at most `timeoutMilliseconds` when given (a non-blocking
+    /// connect, then poll for writability); the socket is blocking again afterwards.
+    static func connected(_ socket: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t, timeoutMilliseconds: Int?) -> Bool {
+        guard let timeoutMilliseconds else { return Glibc.connect(socket, address, length) == 0 }
+        let flags = fcntl(socket, F_GETFL)
+        guard flags >= 0, fcntl(socket, F_SETFL, flags | O_NONBLOCK) == 0 else { return false }
+        defer { _ = fcntl(socket, F_SETFL, flags) }
+        if Glibc.connect(socket, address, length) == 0 { return true }
+        guard errno == EINPROGRESS else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+        guard poll(&descriptor, 1, Int32(clamping: timeoutMilliseconds)) == 1 else { return false }
+        var error: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(socket, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0
     }
 
     public static func writeAll(_ socket: Int32, _ bytes: [UInt8]) -> Bool {

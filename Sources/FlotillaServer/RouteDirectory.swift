@@ -98,7 +98,8 @@ final class RouteDirectory: Sendable {
     /// One `ROUTES` question on a connection of its own, or nil when the host cannot be
     /// reached or does not answer with routes in time.
     static func askRoutes(_ address: (host: String, port: Int), tls: NIOSSLContext?) -> RoutesLine? {
-        guard let socket = try? LoadGenerator.connect(address.host, address.port, tls: tls) else { return nil }
+        guard let socket = try? LoadGenerator.connect(address.host, address.port, tls: tls,
+                                                     timeoutMilliseconds: answerTimeoutSeconds * 1_000) else { return nil }
         defer { close(socket) }
         var timeout = timeval(tv_sec: answerTimeoutSeconds, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
