@@ -1,3 +1,4 @@
+import Dispatch
 import FlotillaEventLoop
 @testable import FlotillaServer
 import NIOCore
@@ -66,6 +67,21 @@ final class DirectLoadTests: XCTestCase {
         XCTAssertEqual(result.errors, 0)
         XCTAssertGreaterThan(result.hintedAnswers, 0, "host 1's answers after the move said who leads")
         XCTAssertLessThan(cluster.relayed, 1_000, "the bench went to host 2 after the hints, instead of relaying the remaining 5,000")
+    }
+
+    /// Host 2 dies after 1,000 of 4,000 requests (it answers nothing more, then its server
+    /// closes): what it had in flight counts as errors, at most the 8 requests the bench keeps
+    /// in flight, and every other request is answered, by host 1 (which, on a real cluster,
+    /// would relay host 2's shards to their new leaders); the run ends.
+    func testALostHostCountsItsRequestsAndTheRestGoElsewhere() async throws {
+        let (cluster, servers) = try startCluster()
+        defer { servers[0].shutdown() }
+        let second = servers[1]
+        cluster.stop(2, after: 1_000) { DispatchQueue.global().async { second.shutdown() } }
+        let result = try await runBench(directOptions(servers, operations: 4_000)) { _ in }
+        XCTAssertEqual(result.operations + result.errors, 4_000, "every request answered or counted as an error")
+        XCTAssertLessThanOrEqual(result.errors, 8, "only what was in flight on host 2 is lost")
+        XCTAssertGreaterThanOrEqual(cluster.served(byNode: 1), 4_000 - 1_000 - 8, "host 1 took host 2's share")
     }
 
     func testDirectNeedsAHostThatAnswersRoutes() async throws {

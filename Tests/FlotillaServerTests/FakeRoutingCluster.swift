@@ -14,6 +14,12 @@ final class FakeRoutingCluster: Sendable {
         var served = 0
         var relayed: [UInt64: Int] = [:]
         var move: (after: Int, from: UInt64, to: UInt64)?
+        /// Once that many requests were served, `node` stops: it serves and answers nothing
+        /// more (its requests stay unanswered, as on a host that died), and `action` runs
+        /// (outside the lock) to close its server.
+        var stop: (after: Int, node: UInt64, action: @Sendable () -> Void)?
+        var stopped: Set<UInt64> = []
+        var servedByNode: [UInt64: Int] = [:]
     }
 
     let state: Mutex<State>
@@ -27,12 +33,27 @@ final class FakeRoutingCluster: Sendable {
 
     func moveLeaders(after served: Int, from: UInt64, to: UInt64) { state.withLock { $0.move = (served, from, to) } }
 
+    func stop(_ node: UInt64, after served: Int, _ action: @escaping @Sendable () -> Void) {
+        state.withLock { $0.stop = (served, node, action) }
+    }
+
+    func served(byNode node: UInt64) -> Int { state.withLock { $0.servedByNode[node] ?? 0 } }
+
     struct Host: ClientRequestHandler {
         let node: UInt64
         let cluster: FakeRoutingCluster
 
         func handle(_ request: ClientRequest, completion: @escaping @Sendable (ClientResponse) -> Void) {
-            let answer = cluster.state.withLock { state -> ClientResponse in
+            var stopAction: (@Sendable () -> Void)?
+            let answer = cluster.state.withLock { state -> ClientResponse? in
+                defer {
+                    if let stop = state.stop, state.served >= stop.after {
+                        state.stopped.insert(stop.node)
+                        stopAction = stop.action
+                        state.stop = nil
+                    }
+                }
+                if state.stopped.contains(node) { return nil }
                 switch request {
                 case .routes:
                     let addresses = state.ports.mapValues { HostClientAddresses(line: "127.0.0.1:\($0)") }
@@ -45,13 +66,15 @@ final class FakeRoutingCluster: Sendable {
                     return .error(.badRequest, "\(request) is not served by this test double")
                 }
             }
-            completion(answer)
+            stopAction?()
+            if let answer { completion(answer) }
         }
 
         private func serve(_ key: [UInt8], _ request: ClientRequest, _ state: inout State) -> ClientResponse {
             let shard = Int(shardOf(key: key, shardCount: UInt64(state.leaders.count)))
             if state.leaders[shard - 1] != node { state.relayed[node, default: 0] += 1 }
             state.served += 1
+            state.servedByNode[node, default: 0] += 1
             if let move = state.move, state.served == move.after {
                 state.leaders = state.leaders.map { $0 == move.from ? move.to : $0 }
             }
