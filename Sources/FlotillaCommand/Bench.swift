@@ -51,6 +51,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .customLong("stale"), help: "Read with STALE-GET (the host's local replica; line protocol only).")
     var stale = false
 
+    @Flag(name: .customLong("direct"), help: "Send each request straight to its shard's leader's host, as ROUTES says (line protocol, closed loop).")
+    var direct = false
+
     @Option(name: .customLong("duration"), help: ArgumentHelp("Seconds to run (this or --ops).", valueName: "seconds"))
     var duration: Double?
 
@@ -77,6 +80,10 @@ struct Bench: ParsableCommand {
             throw ValidationError("--key-prefix may not hold spaces or control bytes")
         }
         if stale && loadProtocol == .redis { throw ValidationError("--stale reads exist only in the line protocol") }
+        if direct {
+            guard loadProtocol == .line else { throw ValidationError("--direct speaks the line protocol only (ROUTES and leader hints)") }
+            guard rate == nil else { throw ValidationError("--direct and --rate exclude each other: --direct runs closed-loop load") }
+        }
         _ = try parsedAddresses()
     }
 
@@ -108,6 +115,7 @@ struct Bench: ParsableCommand {
         options.threads = threads
         options.keyPrefix = keyPrefix
         options.sequential = sequential
+        options.direct = direct
         return options
     }
 
@@ -122,6 +130,7 @@ struct Bench: ParsableCommand {
         do {
             let options = try loadOptionsWithTLS()
             let result = try LoadGenerator(options: options).run { line in print(line) }
+            if direct { print(result.directLine) }
             print(result.summaryLine)
         } catch {
             FileHandle.standardError.write(Data("flotilla bench: \(error)\n".utf8))

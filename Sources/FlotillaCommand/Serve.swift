@@ -189,6 +189,12 @@ struct Serve: AsyncParsableCommand {
                     throw HostRuntimeError.startup(ListenFailure.message(flag: "--redis-addr", address: redisListen, error: error))
                 }
             }
+            // The ports as bound (a port 0 given becomes the one the kernel chose), for ROUTES.
+            func bound(_ host: String, _ port: Int?) -> String? {
+                port.map { host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\($0)" : "\(host):\($0)" }
+            }
+            router.advertise(HostClientAddresses(line: bound(client.host, server.port),
+                                                 redis: redisServer.flatMap { redis in splitHostPort(redisListen).flatMap { bound($0.host, redis.port) } }))
             observer.addServerBusyRefusals { server.busyRefusals }
             if let redisServer { observer.addServerBusyRefusals { redisServer.busyRefusals } }
             var metricsServer: MetricsHTTPServer?

@@ -43,6 +43,9 @@ enum ForwardCodec {
         case .rebalance: writer.write(UInt8(28))
         case .drain(let node): writer.write(UInt8(29)); writer.write(node)
         case .clusterMap: writer.write(UInt8(30))
+        // Tags from 40 on: the routing requests (`ROUTES`), apart from the cluster map's.
+        case .routes: writer.write(UInt8(40))
+        case .clientAddresses: writer.write(UInt8(41))
         }
         return writer.bytes
     }
@@ -92,6 +95,8 @@ enum ForwardCodec {
         case 28: request = .rebalance
         case 29: request = .drain(node: try reader.readUInt64())
         case 30: request = .clusterMap
+        case 40: request = .routes
+        case 41: request = .clientAddresses
         case let tag: throw .invalid("forwarded request tag \(tag)")
         }
         return (request, hops)

@@ -45,6 +45,8 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
     let replicaMover = Mutex<ReplicaMover?>(nil)
     /// Where the mover kills this host on purpose, for the crash-safety tests (nil: nowhere).
     let faultPoint: FaultPoint?
+    /// Where clients reach this host (`advertise`), for `ROUTES`.
+    let advertisedAddresses = Mutex(HostClientAddresses())
     static let hopsMax: UInt8 = 3
     static let retryPauseMilliseconds: Int64 = 20
 
@@ -100,6 +102,8 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
                 completion(.error(.unknownShard, "this host holds no replica yet (it has not joined its cluster)"))
             } else if request == .ping {
                 completion(.pong)
+            } else if request == .routes || request == .clientAddresses {
+                answerRoutingRequest(request, completion: completion)
             } else {
                 // A joining host that has not heard from its cluster yet cannot map keys to
                 // shards: a member of the cluster answers instead.
@@ -150,6 +154,8 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
             gatherPlacement(hops: hops, completion: completion)
         case .addHost, .rebalance, .drain, .clusterMap:
             routeClusterMapRequest(request, hops: hops, deadline: deadline, completion: completion)
+        case .routes, .clientAddresses:
+            answerRoutingRequest(request, completion: completion)
         case .replicaStatus(let number, let node):
             guard let shard = validShard(number, shardCount) else { return completion(unknownShard(number, shardCount)) }
             guard ReplicaID(node) != nodeID else { return route(.status(shard: number), hops: hops, completion: completion) }
@@ -297,6 +303,7 @@ public final class HostRequestRouter: ClientRequestHandler, ForwardRequestHandle
             completion(.error(.unknownShard, "shard \(shard) is not hosted here and no other host is known"))
             return
         }
+        runtime.transport.counters.relayedRequests.wrappingAdd(1, ordering: .relaxed)
         let payload = ForwardCodec.encode(request, hops: hops + 1)
         forward(payload, to: candidates.prefix(3), request: request, hops: hops, deadline: deadline,
                 unreachable: .error(.noLeader, "no host that can serve shard \(shard) is reachable; retry"), completion: completion)
@@ -368,7 +375,7 @@ extension ClientRequest {
     var isRead: Bool {
         switch self {
         case .get, .staleGet, .status, .replicaStatus, .shard, .ping, .timeToLive, .scan, .keyCount, .shardCount, .placement,
-             .clusterMap: return true
+             .clusterMap, .routes, .clientAddresses: return true
         default: return false
         }
     }

@@ -10,6 +10,7 @@ public struct HostCounterReadings: Sendable, Equatable {
     public var snapshotBytesReceived: UInt64 = 0
     public var snapshotBytesSent: UInt64 = 0
     public var tlsHandshakesRefused: UInt64 = 0
+    public var relayedRequests: UInt64 = 0
 
     public init() {}
 }

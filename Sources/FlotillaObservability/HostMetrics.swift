@@ -26,6 +26,7 @@ public final class HostMetrics: RequestRecorder, Sendable {
     private let snapshotBytesReceived: Counter
     private let snapshotBytesSent: Counter
     private let tlsHandshakesRefused: Counter
+    private let relayedRequests: Counter
     private let scrape = Mutex(ScrapeState())
 
     struct ReplicaKey: Hashable {
@@ -90,6 +91,8 @@ public final class HostMetrics: RequestRecorder, Sendable {
         snapshotBytesSent = registry.makeCounter(descriptor: snapshot, labels: [("direction", "out")])
         tlsHandshakesRefused = registry.makeCounter(descriptor: name("tls_handshakes_refused", "total",
                                                                      "TLS handshakes with peers that failed (a certificate the CA did not sign, a peer that refused ours, plain TCP on the raft port)."))
+        relayedRequests = registry.makeCounter(descriptor: name("relayed_requests", "total",
+                                                                "Client requests this host relayed toward a shard's leader on another host."))
     }
 
     static let resultCount = RequestResult.allCases.count
@@ -126,6 +129,7 @@ public final class HostMetrics: RequestRecorder, Sendable {
             advance(metrics.snapshotBytesReceived, counters.snapshotBytesReceived, before.snapshotBytesReceived)
             advance(metrics.snapshotBytesSent, counters.snapshotBytesSent, before.snapshotBytesSent)
             advance(metrics.tlsHandshakesRefused, counters.tlsHandshakesRefused, before.tlsHandshakesRefused)
+            advance(metrics.relayedRequests, counters.relayedRequests, before.relayedRequests)
             state.exported = counters
 
             var seen: Set<ReplicaKey> = []

@@ -49,6 +49,7 @@ public final class HostObserver: ObservedHost {
         readings.snapshotBytesReceived = transport.snapshotBytesReceived.load(ordering: .relaxed)
         readings.snapshotBytesSent = transport.snapshotBytesSent.load(ordering: .relaxed)
         readings.tlsHandshakesRefused = transport.tlsHandshakesRefused.load(ordering: .relaxed)
+        readings.relayedRequests = transport.relayedRequests.load(ordering: .relaxed)
         return readings
     }
 

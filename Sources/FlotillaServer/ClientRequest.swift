@@ -55,6 +55,14 @@ public enum ClientRequest: Equatable, Sendable {
     /// The cluster map as the meta shard holds it (`.value`, or `.notFound` before it was
     /// written): relayed between hosts for `PLACEMENT`; no request line parses to it.
     case clusterMap
+    /// `ROUTES`: where each shard's leader is and how clients reach the hosts, so that a
+    /// client may send each request straight to the leader's host (`RoutesLine`); answers
+    /// `.status` with the line. Answered by the host asked, never relayed.
+    case routes
+    /// The client addresses of the host that receives it (`.status` with a `RoutesLine`
+    /// address list): asked of each peer by a host answering `ROUTES`, since hosts know each
+    /// other's raft addresses only; no request line parses to it.
+    case clientAddresses
 }
 
 /// The error codes of SPEC "Errors".
@@ -98,6 +106,17 @@ public enum ClientResponse: Equatable, Sendable {
 public protocol ClientRequestHandler: Sendable {
     /// Calls `completion` exactly once, from any thread, possibly before returning.
     func handle(_ request: ClientRequest, completion: @escaping @Sendable (ClientResponse) -> Void)
+
+    /// For a connection that asked for hints (`HINTS ON`): nil when this host leads the shard
+    /// of the request's key, or the request has no key or is served here whoever leads
+    /// (`STALE-GET`); otherwise the leader this host knows (0: none, or no replica here), for
+    /// the `LeaderHint` in front of the answer. Called on the connection's event loop.
+    func leaderHint(for request: ClientRequest) -> UInt64?
+}
+
+extension ClientRequestHandler {
+    /// An engine that does not route (a single server, a test double) never hints.
+    public func leaderHint(for request: ClientRequest) -> UInt64? { nil }
 }
 
 extension ClientRequestHandler {

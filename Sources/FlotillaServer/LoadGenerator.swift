@@ -41,6 +41,9 @@ public struct LoadGenerator: Sendable {
         /// The client TLS context for `--client-tls` hosts (`--tls-ca`, `--tls-cert`, `--tls-key`);
         /// nil: plain TCP.
         public var tls: NIOSSLContext?
+        /// `--direct`: send each request straight to its shard's leader's host, as `ROUTES`
+        /// tells and leader hints correct (`DirectLoadThread`); closed loop, line protocol only.
+        public var direct = false
         var keyPrefixBytes: [UInt8] { Array(keyPrefix.utf8) }
 
         public init(addresses: [(host: String, port: Int)]) { self.addresses = addresses }
@@ -53,6 +56,10 @@ public struct LoadGenerator: Sendable {
         public var p50Milliseconds: Double
         public var p99Milliseconds: Double
         public var p999Milliseconds: Double
+        /// `--direct` only: answers that carried a leader hint (the request was relayed after
+        /// all), and how many times the routes were fetched.
+        public var hintedAnswers = 0
+        public var routeRefreshes = 0
 
         public var operationsPerSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
 
@@ -60,6 +67,11 @@ public struct LoadGenerator: Sendable {
         public var summaryLine: String {
             String(format: "ops/s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%d",
                    operationsPerSecond, p50Milliseconds, p99Milliseconds, p999Milliseconds, errors)
+        }
+
+        /// With `--direct`, the line printed before the summary: how direct the run was.
+        public var directLine: String {
+            "direct: answers=\(operations) errors=\(errors) hinted=\(hintedAnswers) route_refreshes=\(routeRefreshes)"
         }
     }
 
@@ -81,6 +93,7 @@ public struct LoadGenerator: Sendable {
         let issued = Atomic<Int>(0)
         let latencies = Mutex<Histogram<UInt64>>(LoadGenerator.makeHistogram())
         let failures = Mutex<[String]>([])
+        let hintedAnswers = Atomic<Int>(0)
     }
 
     /// Runs the load; `progress` gets a line about once a second.
@@ -94,7 +107,18 @@ public struct LoadGenerator: Sendable {
         if options.loadProtocol == .redis && options.stale {
             throw LoadGeneratorError.invalid("stale reads exist only in the line protocol")
         }
+        if options.direct && (options.loadProtocol != .line || options.ratePerSecond != nil) {
+            throw LoadGeneratorError.invalid("--direct runs closed-loop line-protocol load only (no --protocol redis, no --rate)")
+        }
         let shared = Shared()
+        let directory = options.direct ? RouteDirectory(seeds: options.addresses, tls: options.tls) : nil
+        if let directory {
+            guard directory.refresh() else {
+                throw LoadGeneratorError.connection("--direct: no host of --addr answered ROUTES")
+            }
+            directory.start()
+        }
+        defer { directory?.stop() }
         let started = Date()
         let startNanoseconds = DispatchTime.now().uptimeNanoseconds
         let deadlineNanoseconds = options.durationSeconds.map { startNanoseconds + UInt64(max(0, $0) * 1e9) }
@@ -108,8 +132,14 @@ public struct LoadGenerator: Sendable {
             finished.enter()
             let options = self.options
             let thread = Thread {
-                Self.drive(assigned, options: options, startNanoseconds: startNanoseconds, deadlineNanoseconds: deadlineNanoseconds,
-                           shared: shared)
+                if let directory {
+                    var driver = DirectLoadThread(clients: assigned.map(\.connection), options: options, directory: directory, shared: shared,
+                                                  deadlineNanoseconds: deadlineNanoseconds)
+                    driver.run()
+                } else {
+                    Self.drive(assigned, options: options, startNanoseconds: startNanoseconds, deadlineNanoseconds: deadlineNanoseconds,
+                               shared: shared)
+                }
                 finished.leave()
             }
             thread.name = "flotilla-bench-\(position)"
@@ -135,9 +165,12 @@ public struct LoadGenerator: Sendable {
         func percentile(_ percent: Double) -> Double {
             histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percent)) / 1e6
         }
-        return Result(operations: shared.completed.load(ordering: .relaxed), errors: shared.errors.load(ordering: .relaxed),
-                      seconds: seconds, p50Milliseconds: percentile(50), p99Milliseconds: percentile(99),
-                      p999Milliseconds: percentile(99.9))
+        var result = Result(operations: shared.completed.load(ordering: .relaxed), errors: shared.errors.load(ordering: .relaxed),
+                            seconds: seconds, p50Milliseconds: percentile(50), p99Milliseconds: percentile(99),
+                            p999Milliseconds: percentile(99.9))
+        result.hintedAnswers = shared.hintedAnswers.load(ordering: .relaxed)
+        result.routeRefreshes = directory?.refreshes.load(ordering: .relaxed) ?? 0
+        return result
     }
 
     /// One thread's share of the connections, in one poll(2) loop. Closed loop: each answer
@@ -294,9 +327,14 @@ public struct LoadGenerator: Sendable {
     /// A blocking connection to `host:port`: plain TCP, or with `tls` the plaintext end of a TLS
     /// connection whose handshake succeeded (`TLSSocketBridge`). Throws a
     /// `LoadGeneratorError.connection` saying why not.
-    public static func connect(_ host: String, _ port: Int, tls: NIOSSLContext?) throws -> Int32 {
+    /// `timeoutMilliseconds` bounds a plain TCP connect (a host that is down on a real
+    /// network may otherwise hold the caller for the kernel's SYN retries, minutes); nil waits
+    /// as the kernel does.
+    public static func connect(_ host: String, _ port: Int, tls: NIOSSLContext?, timeoutMilliseconds: Int? = nil) throws -> Int32 {
         guard let tls else {
-            guard let socket = connect(host, port) else { throw LoadGeneratorError.connection("cannot connect to \(host):\(port)") }
+            guard let socket = connect(host, port, timeoutMilliseconds: timeoutMilliseconds) else {
+                throw LoadGeneratorError.connection("cannot connect to \(host):\(port)")
+            }
             return socket
         }
         do {
@@ -306,8 +344,9 @@ public struct LoadGenerator: Sendable {
         }
     }
 
-    /// A blocking TCP connection (name resolved here), or nil.
-    public static func connect(_ host: String, _ port: Int) -> Int32? {
+    /// A blocking TCP connection (name resolved here), or nil; with `timeoutMilliseconds`, nil
+    /// also when an address does not accept within that time.
+    public static func connect(_ host: String, _ port: Int, timeoutMilliseconds: Int? = nil) -> Int32? {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -318,7 +357,7 @@ public struct LoadGenerator: Sendable {
         while let current = entry {
             let socket = Glibc.socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
             if socket >= 0 {
-                if Glibc.connect(socket, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
+                if connected(socket, current.pointee.ai_addr, current.pointee.ai_addrlen, timeoutMilliseconds: timeoutMilliseconds) {
                     var one: Int32 = 1
                     setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                     return socket
@@ -328,6 +367,22 @@ public struct LoadGenerator: Sendable {
             entry = current.pointee.ai_next
         }
         return nil
+    }
+
+    /// Connects `socket`, waiting at most `timeoutMilliseconds` when given (a non-blocking
+    /// connect, then poll for writability); the socket is blocking again afterwards.
+    static func connected(_ socket: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t, timeoutMilliseconds: Int?) -> Bool {
+        guard let timeoutMilliseconds else { return Glibc.connect(socket, address, length) == 0 }
+        let flags = fcntl(socket, F_GETFL)
+        guard flags >= 0, fcntl(socket, F_SETFL, flags | O_NONBLOCK) == 0 else { return false }
+        defer { _ = fcntl(socket, F_SETFL, flags) }
+        if Glibc.connect(socket, address, length) == 0 { return true }
+        guard errno == EINPROGRESS else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+        guard poll(&descriptor, 1, Int32(clamping: timeoutMilliseconds)) == 1 else { return false }
+        var error: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(socket, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0
     }
 
     public static func writeAll(_ socket: Int32, _ bytes: [UInt8]) -> Bool {

@@ -20,7 +20,7 @@ enum RequestOrderingKey: Hashable {
             // The cluster map's commands, ordered among themselves (a pipelined `ADD-HOST` then
             // `REBALANCE` places replicas on the host just added).
             self = .shard(0)
-        case .clusterMap, .shard, .ping, .status, .replicaStatus, .scan, .keyCount, .shardCount, .placement:
+        case .clusterMap, .routes, .clientAddresses, .shard, .ping, .status, .replicaStatus, .scan, .keyCount, .shardCount, .placement:
             return nil
         }
     }

@@ -56,6 +56,9 @@ public enum RequestParser {
         case "PLACEMENT":
             guard rest == nil else { return bad("PLACEMENT takes no arguments") }
             return .success(.placement)
+        case "ROUTES":
+            guard rest == nil else { return bad("ROUTES takes no arguments") }
+            return .success(.routes)
         case "REBALANCE":
             guard rest == nil else { return bad("REBALANCE takes no arguments") }
             return .success(.rebalance)

@@ -10,7 +10,7 @@ public enum RequestCommand: Int, CaseIterable, Sendable {
     case put, get, staleGet, delete, compareAndSet, shard, ping, status
     case addObserver, promote, remove, transfer, snapshot, export
     case increment, set, append, expire, persist, timeToLive, scan, keyCount, shardCount, placement
-    case addHost, rebalance, drain
+    case addHost, rebalance, drain, routes
 
     /// The line protocol's name of the command, lowercased.
     public var label: String {
@@ -42,6 +42,7 @@ public enum RequestCommand: Int, CaseIterable, Sendable {
         case .addHost: return "add-host"
         case .rebalance: return "rebalance"
         case .drain: return "drain"
+        case .routes: return "routes"
         }
     }
 }
@@ -113,6 +114,7 @@ extension ClientRequest {
         case .keyCount: return .keyCount
         case .shardCount: return .shardCount
         case .placement, .clusterMap: return .placement
+        case .routes, .clientAddresses: return .routes
         case .addHost: return .addHost
         case .rebalance: return .rebalance
         case .drain: return .drain

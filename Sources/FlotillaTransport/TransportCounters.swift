@@ -12,6 +12,10 @@ public final class TransportCounters: Sendable {
     /// TLS handshakes with peers that failed, either way (a certificate the CA did not sign,
     /// a peer that refused ours, plain TCP on the raft port).
     public let tlsHandshakesRefused = Atomic<UInt64>(0)
+    /// Client requests this host relayed toward a shard's leader on another host (counted by
+    /// the router, which alone knows a relay from the other forwarded frames): what a client
+    /// that sends each request to its leader's host (`ROUTES`) keeps flat.
+    public let relayedRequests = Atomic<UInt64>(0)
 
     public init() {}
 

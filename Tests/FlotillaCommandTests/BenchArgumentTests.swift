@@ -39,6 +39,11 @@ final class BenchArgumentTests: XCTestCase {
         let closed = try Bench.parse(["--addr", "h:9", "--pipeline", "16", "--stale", "--reads", "1", "--ops", "1"]).loadOptions()
         XCTAssertEqual(closed.pipelineDepth, 16)
         XCTAssertTrue(closed.stale)
+        XCTAssertFalse(closed.direct, "without --direct nothing changes")
+
+        let direct = try Bench.parse(["--addr", "h:9", "--direct", "--pipeline", "4", "--ops", "1"]).loadOptions()
+        XCTAssertTrue(direct.direct)
+        XCTAssertEqual(direct.pipelineDepth, 4)
     }
 
     /// Each bad command line is refused with a message that names the flag at fault.
@@ -59,6 +64,8 @@ final class BenchArgumentTests: XCTestCase {
             (["--addr", "h:1", "--ops", "1", "--pipeline", "0"], "--pipeline"),
             (["--addr", "h:1", "--ops", "1", "--protocol", "memcached"], "--protocol"),
             (["--addr", "h:1", "--ops", "1", "--protocol", "redis", "--stale"], "--stale"),
+            (["--addr", "h:1", "--ops", "1", "--protocol", "redis", "--direct"], "--direct"),
+            (["--addr", "h:1", "--ops", "1", "--rate", "100", "--direct"], "--direct and --rate"),
             (["--addr", "h:1", "--ops", "1", "--key-prefix", "a b"], "--key-prefix"),
             (["--addr", "h:1", "--ops", "1", "--connections", "0"], "--connections"),
             (["--addr", "h:1", "--ops", "1", "--bogus"], "--bogus"),

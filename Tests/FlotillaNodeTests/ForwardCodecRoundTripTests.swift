@@ -40,6 +40,8 @@ final class ForwardCodecRoundTripTests: XCTestCase {
         case .rebalance: return "rebalance"
         case .drain: return "drain"
         case .clusterMap: return "clusterMap"
+        case .routes: return "routes"
+        case .clientAddresses: return "clientAddresses"
         }
     }
 

@@ -8,7 +8,7 @@ struct ForwardValueGenerator {
         .badRequest, .tooLarge, .unknownShard, .noLeader, .timeout, .notCaughtUp, .busy, .shuttingDown, .internalError,
     ]
 
-    static let requestCases = 30
+    static let requestCases = 32
     static let responseCases = 13
 
     var random: SeededRandom
@@ -66,6 +66,8 @@ struct ForwardValueGenerator {
         case 26: return .rebalance
         case 27: return .drain(node: number())
         case 28: return .clusterMap
+        case 29: return .routes
+        case 30: return .clientAddresses
         default: return .replicaStatus(shard: number(), node: number())
         }
     }

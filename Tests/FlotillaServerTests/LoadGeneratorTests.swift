@@ -1,6 +1,9 @@
 import FlotillaServer
 import Synchronization
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `flotilla bench` against the fake-engine server over loopback.
 final class LoadGeneratorTests: XCTestCase {
@@ -117,6 +120,20 @@ final class LoadGeneratorTests: XCTestCase {
         } catch let error as LoadGeneratorError {
             XCTAssertTrue(error.description.contains("unanswered"), error.description)
         }
+    }
+
+    /// A connect with a deadline gives an ordinary blocking socket, and a refused port is nil.
+    func testATimedConnectGivesABlockingSocket() throws {
+        let server = try startServer()
+        let port = server.port!
+        let socket = try XCTUnwrap(LoadGenerator.connect("127.0.0.1", port, timeoutMilliseconds: 5_000))
+        defer { close(socket) }
+        XCTAssertEqual(fcntl(socket, F_GETFL) & O_NONBLOCK, 0, "blocking again after the connect")
+        XCTAssertTrue(LoadGenerator.writeAll(socket, Array("PING\n".utf8)))
+        var reader = SocketLineReader(socket: socket)
+        XCTAssertEqual(reader.readLine().map { String(decoding: $0, as: UTF8.self) }, "PONG")
+        server.shutdown()
+        XCTAssertNil(LoadGenerator.connect("127.0.0.1", port, timeoutMilliseconds: 5_000), "nothing listens any more")
     }
 
     func testNoServerIsAClearError() async throws {

@@ -66,7 +66,8 @@ enum LineProtocolFuzzTarget {
         case .addHost(let node, let address): return line([Array("ADD-HOST".utf8), text(node), Array(address.utf8)])
         case .rebalance: return Array("REBALANCE".utf8)
         case .drain(let node): return line([Array("DRAIN".utf8), text(node)])
-        case .set, .deleteCounting, .append, .expire, .persist, .timeToLive, .scan, .keyCount, .shardCount, .clusterMap:
+        case .routes: return Array("ROUTES".utf8)
+        case .set, .deleteCounting, .append, .expire, .persist, .timeToLive, .scan, .keyCount, .shardCount, .clusterMap, .clientAddresses:
             // Requests of the Redis protocol only, or between hosts: the line parser never yields them.
             fuzzCheck(false, "the line parser produced a Redis-only request \(request)")
             return []
@@ -84,6 +85,7 @@ enum LineProtocolFuzzTarget {
             .promote(shard: 1, node: 4), .remove(shard: 1, node: 4), .transfer(shard: 1, node: 2),
             .export(shard: 1, directory: "/tmp/export"), .increment(key: Array("counter".utf8), delta: -3),
             .replicaStatus(shard: 1, node: 2), .placement, .addHost(node: 4, address: "127.0.0.1:7104"), .rebalance, .drain(node: 2),
+            .routes,
         ]
         // Limit byte 0x10 (16 bytes), cut in the middle.
         var seeds = requests.enumerated().map { position, request in

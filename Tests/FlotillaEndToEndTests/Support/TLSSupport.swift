@@ -19,7 +19,9 @@ func runWithInput(_ path: String, _ arguments: [String], input: String = "", tim
     stdout.fileHandleForReading.readabilityHandler = { collected.append(out: $0.availableData) }
     stderr.fileHandleForReading.readabilityHandler = { collected.append(err: $0.availableData) }
     try child.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
+    // A child that exits without reading its input breaks the pipe: the throwing write says
+    // so instead of trapping, and the exit status tells the rest.
+    try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
     try? stdin.fileHandleForWriting.close()
     if !eventually(timeout: timeout, interval: 0.01, { !child.isRunning }) {
         kill(child.processIdentifier, SIGKILL)
@@ -126,9 +128,17 @@ final class OpenSSLLineClient: @unchecked Sendable {
 
     deinit { close() }
 
+    /// False when `openssl s_client` has exited, also when it exits between the check and
+    /// the write: the pipe is then broken, and the throwing write reports it (the
+    /// non-throwing `write(_:)` traps on EPIPE, which took the whole test process down once
+    /// on a busy machine, in `waitUntilServing`'s polling).
     func send(_ line: String) -> Bool {
         guard process.isRunning else { return false }
-        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        do {
+            try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+        } catch {
+            return false
+        }
         return true
     }
 
