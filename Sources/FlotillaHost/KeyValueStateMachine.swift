@@ -22,6 +22,9 @@ public struct KeyValueStateMachine: Sendable {
     /// Keys changed since the last `takeChanges`: what the next write of the replica's durable
     /// state must carry (each key's latest value, or its deletion).
     public private(set) var changedKeys: Set<[UInt8]> = []
+    /// About how many bytes the changes since the last `takeChanges` carry (every change's
+    /// key and value counted, a key changed twice twice): so that a state write stays small.
+    public private(set) var changedBytes = 0
 
     public init() {}
 
@@ -103,12 +106,16 @@ public struct KeyValueStateMachine: Sendable {
             }
         }
         changedKeys = []
+        changedBytes = 0
         return changes
     }
 
     /// Forgets the changes not yet taken: the whole state is written instead (a snapshot
     /// replaced it).
-    public mutating func discardChanges() { changedKeys = [] }
+    public mutating func discardChanges() {
+        changedKeys = []
+        changedBytes = 0
+    }
 
     /// Every key with its value and expiry, for a write that replaces the durable state whole.
     public var storedKeyValues: [StoredKeyValue] {
@@ -257,6 +264,7 @@ public struct KeyValueStateMachine: Sendable {
 
     mutating func store(_ key: [UInt8], _ value: [UInt8]) {
         changedKeys.insert(key)
+        changedBytes += key.count + value.count
         if let old = values.updateValue(value, forKey: key) {
             dataBytes += value.count - old.count
         } else {

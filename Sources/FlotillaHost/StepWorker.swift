@@ -121,7 +121,9 @@ final class StepWorker: @unchecked Sendable {
         // Advancing may leave more to do at once (a leader's own write completing a commit):
         // keep going while any touched shard is ready.
         var rounds = 0
-        while !touched.isEmpty && rounds < 64 {
+        // Once for the state writes due (an idle shard's, which touched nothing), then while
+        // anything is touched.
+        while (!touched.isEmpty || (rounds == 0 && !stateFlushDue.isEmpty)) && rounds < 64 {
             processReadies()
             rounds += 1
         }
@@ -134,8 +136,10 @@ final class StepWorker: @unchecked Sendable {
         while true {
             var updates: [ReplicaLogUpdate] = []
             var persisting: [PersistedShard] = []
-            for shard in replicas.keys.sorted() {
+            var stateBytes = 0
+            for shard in replicas.keys.sorted() where stateBytes < Self.stateBytesPerWriteMax {
                 guard let replica = replicas[shard], replica.hasUnwrittenState, let state = takeStateWrite(replica) else { continue }
+                stateBytes += state.sizeBytes
                 var update = ReplicaLogUpdate(shard: shard)
                 update.state = state
                 updates.append(update)
@@ -592,6 +596,7 @@ final class StepWorker: @unchecked Sendable {
 
         var updates: [ReplicaLogUpdate] = []
         var persisting: [PersistedShard] = []
+        var stateBytes = 0
         let writes = work.map { needsWrite($0.1, $0.0) }
         for ((replica, ready), write) in zip(work, writes) where write {
             var update = ReplicaLogUpdate(shard: replica.shard)
@@ -610,9 +615,10 @@ final class StepWorker: @unchecked Sendable {
                 }
                 update.snapshot = StoredSnapshot(metadata: metadata, file: file)
                 replica.receivedSnapshots[metadata.index] = (received.stateMachine, file)
-            } else if isStateWriteDue(replica) {
+            } else if stateBytes < Self.stateBytesPerWriteMax && isStateWriteDue(replica) {
                 // The state's changes ride with a round's write: no sync of their own.
                 update.state = takeStateWrite(replica)
+                stateBytes += update.state?.sizeBytes ?? 0
             }
             updates.append(update)
             persisting.append(PersistedShard(replica: replica, ready: ready, update: update,
@@ -625,7 +631,12 @@ final class StepWorker: @unchecked Sendable {
         stateFlushDue = []
         let writing = Set(persisting.map(\.replica.shard))
         for shard in flushing.sorted() where !writing.contains(shard) {
+            guard stateBytes < Self.stateBytesPerWriteMax else {
+                stateFlushDue.insert(shard)
+                continue
+            }
             guard let replica = replicas[shard], replica.snapshotAwaitingRecord == nil, let state = takeStateWrite(replica) else { continue }
+            stateBytes += state.sizeBytes
             var update = ReplicaLogUpdate(shard: shard)
             update.state = state
             updates.append(update)
@@ -739,6 +750,7 @@ final class StepWorker: @unchecked Sendable {
         guard replica.hasUnwrittenState else { return false }
         return replica.stateReplacementPending || replica.stateReplacement != nil
             || replica.stateMachine.changedKeys.count >= Self.stateChangesPerWriteMax
+            || replica.stateMachine.changedBytes >= Self.stateChangeBytesPerWriteMax
             || context.nowMilliseconds >= replica.stateWrittenAtMilliseconds + Self.stateWriteIntervalMilliseconds
     }
 
@@ -747,6 +759,11 @@ final class StepWorker: @unchecked Sendable {
     static let stateReplacementChunkBytes = 4 << 20
     /// Changed keys a shard may hold before they get a write at once.
     static let stateChangesPerWriteMax = 65_536
+    static let stateChangeBytesPerWriteMax = 32 << 20
+    /// The state bytes one write takes from all its shards together; the shards left over go
+    /// in the next round's write (the store refuses a batch over `batchBytesMax`, 512 MB, and
+    /// that would stop the host).
+    static let stateBytesPerWriteMax = 64 << 20
     static let stateWriteIntervalMilliseconds: UInt64 = 1_000
 
     /// Hands a round's write to the store; its outcome comes back as a `persisted` item.
@@ -979,7 +996,10 @@ final class StepWorker: @unchecked Sendable {
                 }
             }
         }
-        if replica.stateMachine.changedKeys.count >= Self.stateChangesPerWriteMax { stateFlushDue.insert(replica.shard) }
+        if replica.stateMachine.changedKeys.count >= Self.stateChangesPerWriteMax
+            || replica.stateMachine.changedBytes >= Self.stateChangeBytesPerWriteMax {
+            stateFlushDue.insert(replica.shard)
+        }
         replica.confirm(ready.readStates)
         for request in ready.failedReads {
             replica.pendingReads.removeValue(forKey: request)?.continuation.resume(returning: .failure(.noLeader))

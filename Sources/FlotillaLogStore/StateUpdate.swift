@@ -22,7 +22,7 @@ public struct StateUpdate: Sendable, Equatable {
         var total = 16
         for change in changes { total += change.sizeBytes }
         switch install {
-        case .rows(_, let rows), .replace(let rows, _):
+        case .rows(_, let rows), .replace(_, let rows, _):
             for row in rows { total += 24 + row.key.count + row.value.bytes.count }
         default:
             break
@@ -57,8 +57,8 @@ public enum StateInstallStep: Sendable, Equatable {
     /// state's position.
     case finish(generation: UInt32, applied: LogPosition, rowCount: UInt64)
     case abandon(generation: UInt32)
-    /// The whole state in one write: `rows` become the state, in a generation the store picks,
-    /// and `applied` its position. For states small enough for one transaction; larger ones go
+    /// The whole state in one write: `rows` become the state, in the new `generation`, and
+    /// `applied` its position. For states small enough for one transaction; larger ones go
     /// through `begin`, `rows` and `finish`.
-    case replace(rows: [StateRow], applied: LogPosition)
+    case replace(generation: UInt32, rows: [StateRow], applied: LogPosition)
 }

@@ -78,16 +78,19 @@ extension StoreView {
         guard let install = state.install else { return }
         let inProgress = try installing(shard, replica)
         switch install {
-        case .begin(let generation):
-            guard generation >= (try nextInstallGeneration(shard, replica)) else {
+        case .begin(let generation), .replace(let generation, _, _):
+            // New for this replica: above the generation it reads and any it is installing, and
+            // none it retired. (Per replica, not against the host's highest: two writers' steps
+            // of different replicas may land in either order.)
+            let current = try stateGeneration(shard, replica)
+            let retired = try retiredGenerations().contains { $0 == (shard, replica, generation) }
+            guard generation > current, generation > inProgress?.generation ?? 0, !retired else {
                 throw LogStoreError.invalidBatch("shard \(shard) replica \(replica): an install must use a new state generation, not \(generation)")
             }
         case .rows(let generation, _), .abandon(let generation):
             guard inProgress?.generation == generation else {
                 throw LogStoreError.invalidBatch("shard \(shard) replica \(replica): no install of state generation \(generation) in progress")
             }
-        case .replace:
-            break
         case .finish(let generation, _, let rowCount):
             guard let inProgress, inProgress.generation == generation else {
                 throw LogStoreError.invalidBatch("shard \(shard) replica \(replica): no install of state generation \(generation) in progress")
@@ -147,8 +150,7 @@ extension StoreView {
         case .abandon(let generation):
             try retire(shard, replica, generation: generation)
             try transaction.delete(environment.replicas, installingKey)
-        case .replace(let rows, let applied):
-            let generation = try nextInstallGeneration(shard, replica)
+        case .replace(let generation, let rows, let applied):
             if let unfinished = try installing(shard, replica) {
                 try retire(shard, replica, generation: unfinished.generation)
                 try transaction.delete(environment.replicas, installingKey)

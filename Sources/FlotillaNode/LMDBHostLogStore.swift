@@ -116,23 +116,19 @@ public final class LMDBHostLogStore: HostLogStore {
         switch state.replacement {
         case .whole(let rows)?:
             guard let applied else { throw LogStoreError.invalidBatch("shard \(shard): a whole state without its applied position") }
-            return StateUpdate(applied: applied, install: .replace(rows: rows.map(Self.stateRow), applied: applied))
+            let generation = try newInstallGeneration(shard)
+            return StateUpdate(applied: applied, install: .replace(generation: generation, rows: rows.map(Self.stateRow), applied: applied))
         case .begin?:
-            let stored = try store.nextStateInstallGeneration(shard: shard, replica: replica)
-            let generation = installGenerations.withLock { generations in
-                let generation = max(generations.next, stored)
-                generations.next = generation + 1
-                generations.byShard[shard] = generation
-                return generation
-            }
-            return StateUpdate(install: .begin(generation: generation))
+            return StateUpdate(install: .begin(generation: try newInstallGeneration(shard)))
         case .rows(let rows)?:
             guard let generation = installGenerations.withLock({ $0.byShard[shard] }) else {
                 throw LogStoreError.invalidBatch("shard \(shard): state rows without a replacement begun")
             }
             return StateUpdate(install: .rows(generation: generation, rows.map(Self.stateRow)))
         case .finish(let rowCount)?:
-            guard let applied, let generation = installGenerations.withLock({ $0.byShard.removeValue(forKey: shard) }) else {
+            // The generation stays known until the shard's next replacement: a refused write is
+            // converted again when it is resubmitted.
+            guard let applied, let generation = installGenerations.withLock({ $0.byShard[shard] }) else {
                 throw LogStoreError.invalidBatch("shard \(shard): a state replacement finished without being begun")
             }
             return StateUpdate(applied: applied, install: .finish(generation: generation, applied: applied, rowCount: rowCount))
@@ -144,6 +140,18 @@ public final class LMDBHostLogStore: HostLogStore {
                 }
             }
             return StateUpdate(changes: changes, applied: applied)
+        }
+    }
+
+    /// A generation no state of this host's replicas has had: above every one the store handed
+    /// out and every one picked here since (writes converted but not yet applied).
+    private func newInstallGeneration(_ shard: ShardID) throws -> UInt32 {
+        let stored = try store.nextStateInstallGeneration(shard: shard, replica: replica)
+        return installGenerations.withLock { generations in
+            let generation = max(generations.next, stored)
+            generations.next = generation + 1
+            generations.byShard[shard] = generation
+            return generation
         }
     }
 

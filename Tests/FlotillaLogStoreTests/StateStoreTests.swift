@@ -121,7 +121,8 @@ final class StateStoreTests: XCTestCase {
                                      applied: LogPosition(index: LogIndex(4), term: Term(1))), record: true)
         let replacement = [row("kept", "new"), row("fresh", "3"), StateRow(position: 9, key: Array(String(repeating: "L", count: 700).utf8), value: StateValue(bytes: [1]))]
         try write(store, StateUpdate(applied: LogPosition(index: LogIndex(40), term: Term(3)),
-                                     install: .replace(rows: replacement, applied: LogPosition(index: LogIndex(40), term: Term(3)))))
+                                     install: .replace(generation: try store.nextStateInstallGeneration(shard: shard, replica: replica), rows: replacement,
+                                                      applied: LogPosition(index: LogIndex(40), term: Term(3)))))
         XCTAssertNil(try value(store, "old"))
         XCTAssertEqual(try value(store, "kept"), "new")
         XCTAssertEqual(try value(store, "fresh"), "3")
