@@ -146,10 +146,22 @@ final class StepWorker: @unchecked Sendable {
                 persisting.append(PersistedShard(replica: replica, ready: nil, update: update, membershipChanged: false, handedOff: true))
             }
             guard !updates.isEmpty else { return }
-            let id = nextWriteID
-            nextWriteID += 1
-            inflightWrites[id] = persisting
-            for shard in persisting { shard.replica.writesInFlight += 1 }
+            submitRound(updates, persisting)
+        }
+    }
+
+    /// Records a round's write as in flight for its shards and hands it to the store, or, while
+    /// the store refuses writes, queues it behind the refused rounds (submitted once they are
+    /// written).
+    private func submitRound(_ updates: [ReplicaLogUpdate], _ persisting: [PersistedShard]) {
+        guard !updates.isEmpty else { return }
+        let id = nextWriteID
+        nextWriteID += 1
+        inflightWrites[id] = persisting
+        for shard in persisting { shard.replica.writesInFlight += 1 }
+        if storeRefusal != nil {
+            storeRefusal?.wait(id)
+        } else {
             submit(id, updates)
         }
     }
@@ -642,18 +654,7 @@ final class StepWorker: @unchecked Sendable {
             updates.append(update)
             persisting.append(PersistedShard(replica: replica, ready: nil, update: update, membershipChanged: false, handedOff: true))
         }
-        if !updates.isEmpty {
-            let id = nextWriteID
-            nextWriteID += 1
-            inflightWrites[id] = persisting
-            for shard in persisting { shard.replica.writesInFlight += 1 }
-            if storeRefusal != nil {
-                // Queued behind the refused rounds, submitted once they are written.
-                storeRefusal?.wait(id)
-            } else {
-                submit(id, updates)
-            }
-        }
+        submitRound(updates, persisting)
         for shard in persisting where shard.handedOff {
             guard let ready = shard.ready else { continue }
             shard.replica.node.handOff(ready)

@@ -124,13 +124,13 @@ public final class MemoryHostLogStore: HostLogStore {
     public func stateRows(shard: ShardID, after: [UInt8]?, limit: Int) throws -> [StoredKeyValue] {
         shards.withLock { shards in
             guard let log = shards[shard] else { return [] }
-            func precedes(_ left: [UInt8], _ right: [UInt8]) -> Bool {
-                let (leftPosition, rightPosition) = (ScanOrder.position(of: left), ScanOrder.position(of: right))
-                return leftPosition != rightPosition ? leftPosition < rightPosition : left.lexicographicallyPrecedes(right)
+            func precedes(_ left: (UInt64, [UInt8]), _ right: (UInt64, [UInt8])) -> Bool {
+                left.0 != right.0 ? left.0 < right.0 : left.1.lexicographicallyPrecedes(right.1)
             }
-            let sorted = log.state.keys.sorted(by: precedes)
-            let start = after.map { resume in sorted.firstIndex { precedes(resume, $0) } ?? sorted.count } ?? 0
-            return sorted[start...].prefix(max(0, limit)).map { log.state[$0]! }
+            // Each key's position once, and only the keys past the resume point are sorted.
+            let resume = after.map { (ScanOrder.position(of: $0), $0) }
+            let following = log.state.keys.lazy.map { (ScanOrder.position(of: $0), $0) }.filter { key in resume.map { precedes($0, key) } ?? true }
+            return following.sorted(by: precedes).prefix(max(0, limit)).map { log.state[$0.1]! }
         }
     }
 
